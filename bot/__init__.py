@@ -1,0 +1,1 @@
+"""技行 (Jixing): a gamified learning chatbot for the city's industrial-worker training campaign."""

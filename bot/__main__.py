@@ -1,0 +1,5 @@
+"""`python -m bot` is `jixing`."""
+
+from bot.cli import main
+
+main()

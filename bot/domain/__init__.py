@@ -1,0 +1,1 @@
+"""Pure rules: no database, no chat platform, no scheduler — testable with plain values."""

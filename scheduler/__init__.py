@@ -1,0 +1,1 @@
+"""Periodic jobs (monthly draw, annual ranking, reminders, announcements) — built in their own issue."""

@@ -1,0 +1,16 @@
+"""The README's set-up commands are the ones CI runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    match = re.search(r"^TEST_CMD='(.+)'$", ci, re.M)
+    assert match is not None
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert match.group(1) in readme.splitlines()
