@@ -180,6 +180,25 @@ def demo(
     channel.run(_interactive_lines() if interactive else sys.stdin, echo=not interactive)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    scheduler: Annotated[bool, typer.Option(help="run the scheduler in-process")] = True,
+) -> None:
+    """Run the web app: /wechat, /wecom, /telegram, /healthz."""
+    import uvicorn
+
+    from bot.app import build_app
+    from bot.web import create_web_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    application = build_app(settings())
+    if scheduler:
+        logging.getLogger(__name__).info("no scheduled jobs are defined yet")
+    uvicorn.run(create_web_app(application), host=host, port=port, log_level="info")
+
+
 def _interactive_lines() -> Iterator[str]:
     while True:
         try:
