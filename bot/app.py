@@ -12,7 +12,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core import Core
 from bot.db import make_engine
-from bot.domain.points import PointsRules
+from bot.domain.points import load_rules
 from handlers.context import Deps
 from quiz_bank.loader import load_bank
 
@@ -47,7 +47,7 @@ def build_app(
         clock=clock or SystemClock(),
         rng=rng or random.Random(secrets.randbits(64)),
         settings=settings,
-        rules=PointsRules(),
+        rules=load_rules(settings.points_rules_path),
         shuffle=shuffle,
     )
     return App(settings=settings, engine=engine, core=Core(engine, deps))

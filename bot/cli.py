@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from bot import messages as m
-from bot.clock import SystemClock
+from bot.clock import FixedClock, SystemClock
 from bot.config import Settings
 from bot.db import make_engine, transaction
 from quiz_bank.loader import check_bank
@@ -168,15 +168,16 @@ def demo(
     logging.basicConfig(level=logging.WARNING)
     s = settings()
     upgrade(s.database_url)
-    application = build_app(s, shuffle=shuffle)
+    interactive = sys.stdin.isatty()
+    paced = None if interactive else FixedClock(SystemClock().now())
+    application = build_app(s, shuffle=shuffle, clock=paced)
     with transaction(application.engine) as session:
         ensure_enterprise(session, m.DEMO_ENTERPRISE, DEMO_INVITE, SystemClock().now())
-    interactive = sys.stdin.isatty()
     # A scripted run plays a new worker each time, so the same script gives the same story.
     external_id = user or ("demo" if interactive else f"demo-{uuid.uuid4().hex[:8]}")
     echo(m.DEMO_BANNER.format(db=_safe_url(s.database_url), user=external_id,
                               invite=DEMO_INVITE))
-    channel = ConsoleChannel(application.core, external_id)
+    channel = ConsoleChannel(application.core, external_id, pace=paced)
     channel.run(_interactive_lines() if interactive else sys.stdin, echo=not interactive)
 
 

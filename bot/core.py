@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from bot.chat import Inbound, Reply, replies_from_json, replies_to_json
 from bot.db import transaction
+from bot.messages import SLOW_DOWN
 from bot.models import Account, InboxEvent, User
 from handlers.context import Context, Deps
 from handlers.routes import dispatch
@@ -51,12 +52,20 @@ class Core:
         now = self.deps.clock.now().astimezone(UTC)
         user = self._user_for(session, inbound, now)
         ctx = Context(session=session, inbound=inbound, user=user, now=now, deps=self.deps)
-        replies = dispatch(ctx)
+        replies = [Reply(SLOW_DOWN)] if self._flooding(session, user, now) else dispatch(ctx)
         session.add(InboxEvent(dedupe_key=inbound.dedupe_key, channel=inbound.channel,
                                user_id=user.id, replies=replies_to_json(replies),
                                received_at=now))
         session.flush()
         return replies
+
+    def _flooding(self, session: Session, user: User, now: datetime) -> bool:
+        """Tell whether the worker sent more messages in the last minute than the rules allow."""
+        limit = self.deps.rules.anticheat.messages_per_minute
+        recent = session.exec(select(func.count()).select_from(InboxEvent).where(
+            InboxEvent.user_id == user.id,
+            col(InboxEvent.received_at) > now - timedelta(minutes=1))).one()
+        return int(recent) >= limit
 
     def _user_for(self, session: Session, inbound: Inbound, now: datetime) -> User:
         """Return the worker behind a chat identity, creating both on first contact."""

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Integer, func
 from sqlmodel import Session, col, select
 
-from bot.models import Answer, CreditEntry, LessonAttempt, LessonPass
+from bot.domain.points import ReviewPolicy
+from bot.models import Answer, CreditEntry, LessonAttempt, LessonPass, ReviewItem
 from quiz_bank.schema import Course, Lesson, Question, QuizBank
+
+REVIEW = "review"  # the course id of review attempts
 
 
 @dataclass(frozen=True)
@@ -67,17 +70,17 @@ def open_attempt(session: Session, user_id: int) -> LessonAttempt | None:
 
 
 def start_attempt(
-    session: Session, user_id: int, course: Course, lesson: Lesson, rng: random.Random,
-    now: datetime, shuffle: bool,
+    session: Session, user_id: int, course_id: str, lesson_id: str, questions: list[Question],
+    rng: random.Random, now: datetime, shuffle: bool,
 ) -> LessonAttempt:
     """Open an attempt, shuffling each question's options (not true/false) when asked."""
     layout = []
-    for q in lesson.questions:
+    for q in questions:
         perm = list(range(len(q.options)))
         if shuffle and q.kind != "truefalse":
             rng.shuffle(perm)
         layout.append({"q": q.id, "perm": perm})
-    attempt = LessonAttempt(user_id=user_id, course_id=course.id, lesson_id=lesson.id,
+    attempt = LessonAttempt(user_id=user_id, course_id=course_id, lesson_id=lesson_id,
                             layout=json.dumps(layout), started_at=now, question_sent_at=now)
     session.add(attempt)
     session.flush()
@@ -115,3 +118,27 @@ def answer_counts(session: Session, user_id: int) -> tuple[int, int]:
     ).one()
     return int(total), int(right)
 
+
+
+def schedule_review(session: Session, user_id: int, question_id: str, correct: bool, today: date,
+                    policy: ReviewPolicy) -> None:
+    """Move a question between Leitner boxes: wrong → due today, right → due later."""
+    item = session.exec(select(ReviewItem).where(ReviewItem.user_id == user_id,
+                                                 ReviewItem.question_id == question_id)).first()
+    if item is None:
+        item = ReviewItem(user_id=user_id, question_id=question_id, box=0, due_day=today)
+        session.add(item)
+    item.box = item.box + 1 if correct else 0
+    item.due_day = today + timedelta(days=policy.interval(item.box)) if correct else today
+
+
+def due_reviews(session: Session, bank: QuizBank, user_id: int, today: date, limit: int
+                ) -> list[Question]:
+    """Return up to `limit` questions due for review: wrong ones first, then the most at risk."""
+    ids = session.exec(select(ReviewItem.question_id)
+                       .where(ReviewItem.user_id == user_id, col(ReviewItem.due_day) <= today)
+                       .order_by(col(ReviewItem.box), col(ReviewItem.due_day),
+                                 col(ReviewItem.id))
+                       .limit(limit * 2)).all()
+    questions = [q for q in (bank.question(i) for i in ids) if q is not None]
+    return questions[:limit]

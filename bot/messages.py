@@ -28,7 +28,10 @@ HELP = (
     "「技行」可以这样用：\n"
     "· 学习 /learn — 学下一课并答题\n"
     "· 我的 /me — 积分、学分、连续学习天数和课程进度\n"
-    "· 排行 /rank — 全市和本企业排行榜\n"
+    "· 排行 /rank — 全市和本企业排行榜（排行 周/月/年/总/企业）\n"
+    "· 复习 /review — 复习答错或快要忘记的题\n"
+    "· 商城 /mall — 用积分兑换奖品（兑换 编号）\n"
+    "· 隐藏排名 / 公开排名 — 是否在排行榜展示\n"
     "· 帮助 /help — 显示本说明\n"
     "答题时回复选项字母（如 A，多选如 AC），判断题回复 A（正确）或 B（错误）。"
 )
@@ -82,7 +85,12 @@ COMMAND_DESCRIPTIONS = {
     "start": "加入或重新开始",
     "learn": "学习下一课",
     "me": "我的学习记录",
-    "rank": "排行榜",
+    "rank": "排行榜（周/月/年/总/企业）",
+    "review": "复习答错或快忘的题",
+    "mall": "积分商城",
+    "redeem": "兑换商品，如 /redeem 1",
+    "hide": "不在排行榜公开展示",
+    "show": "恢复在排行榜展示",
     "help": "使用帮助",
 }
 TEXT_OPTIONS = "👉 回复{hints}"
@@ -93,3 +101,62 @@ DEMO_BANNER = (
     "先发送「开始 {invite}」注册；之后「学习」「我的」「排行」「帮助」。按 Ctrl-D 退出。"
 )
 DEMO_ENTERPRISE = "技行示范企业"
+
+# --- rewards -------------------------------------------------------------------------------
+SIGNIN = "📅 今日签到 +{points} 积分"
+STREAK_BONUS = "🔥 连续学习 {days} 天！+{points} 积分"
+CAPPED = "（今日该项积分已达上限，明天再来）"
+TOO_FAST = "⚠️ 答得太快了，本题不计积分。请认真读题后再作答。"
+SLOW_DOWN = "操作太频繁了，请稍等一分钟再发送。"
+DATA_PACK_WON = (
+    "🎁 恭喜！你是全市第 {slot} 位完成两门必修课的学员，获得 10GB 手机流量包一份。\n"
+    "请回复你的 11 位手机号码，我们将为该号码充值（号码加密保存，只用于充值）。"
+)
+DATA_PACK_GONE = "两门必修课已全部完成，太棒了！10GB 流量包（共 {limit} 份）已经全部发放完毕，感谢你的参与。"
+PHONE_SAVED = "📱 已登记充值号码 {masked}，流量包将在 3 个工作日内到账。"
+PHONE_INVALID = "手机号码应为 11 位数字（以 1 开头），请重新回复。"
+ME_DATA_PACK = "🎁 流量包：第 {slot} 号，{phone}"
+ME_DATA_PACK_NEED_PHONE = "请回复手机号码登记充值"
+ME_DATA_PACK_LEFT = "🎁 10GB 流量包还剩 {left} 份（学完两门必修课即可领取）"
+ME_STREAK_FREEZE = "本周的自动补签：{state}"
+FREEZE_UNUSED = "可用（漏学一天不断签）"
+FREEZE_USED = "已使用"
+ME_FLAGGED = "⚠️ 账号正在核查答题记录，核查期间不参加抽奖。"
+ME_HIDDEN = "你已设置不在排行榜公开展示（发送「公开排名」恢复）。"
+
+REVIEW_HEADER = "🔁 今日复习：{count} 道题（你答错过或快要忘记的题）"
+REVIEW_NONE = "今天没有需要复习的题目 👍 发送「学习」继续学新课。"
+REVIEW_BUSY = "请先完成当前课程的答题，再来复习。"
+REVIEW_DONE = "🔁 复习完成：答对 {correct}/{total} 题。"
+
+MALL_HEADER = "🛒 积分商城（你的积分：{points}）"
+MALL_LINE = "{id}. {name} — {cost} 积分（剩 {stock} 件，每人限 {limit} 件）"
+MALL_EMPTY = "积分商城暂时没有商品，敬请期待。"
+MALL_HOW = "回复「兑换 编号」兑换，例如：兑换 {example}"
+REDEEM_OK = "✅ 兑换成功：{name}，扣除 {cost} 积分，剩余 {points} 积分。\n兑换码：{code}（请截图保存，凭码领取）"
+REDEEM_NO_ITEM = "没有编号为 {id} 的商品。发送「商城」查看商品列表。"
+REDEEM_NO_STOCK = "「{name}」已经兑完了，看看其他商品吧。"
+REDEEM_LIMIT = "「{name}」每人限兑 {limit} 件，你已经兑换过了。"
+REDEEM_POOR = "积分不足：「{name}」需要 {cost} 积分，你现在有 {points} 积分。"
+REDEEM_HOW = "请回复「兑换 编号」，例如：兑换 1。发送「商城」查看商品。"
+
+BOARD_PERIODS = {"week": "本周", "month": "本月", "year": "本年", "all": "累计"}
+BOARD_TITLE = "🏆 全市{period}积分榜"
+BOARD_ENT_TITLE = "🏭 {enterprise} {period}积分榜"
+BOARD_AROUND = "📍 你的位置（全市第 {rank} 名，{points} 分）"
+BOARD_SELF_LINE = "{rank}. {name}　{points} 分 ← 你"
+BOARD_NOT_RANKED = "你{period}还没有积分，答对题目即可上榜。"
+BOARD_PARTICIPATION = "🏭 企业参训榜（按完成两门必修课的人数）"
+BOARD_PART_LINE = "{rank}. {name}　已完成 {trained} 人 / 注册 {registered} 人（{rate:.0%}）"
+BOARD_OWN_ENTERPRISE = "你的企业「{name}」排第 {rank} 名。"
+BOARD_MORE = "其他榜单："
+HIDE_DONE = "好的，你已不在排行榜公开展示，积分和奖励不受影响。发送「公开排名」可恢复。"
+SHOW_DONE = "好的，你的名字（打码显示）将出现在排行榜上。"
+
+# --- Telegram ------------------------------------------------------------------------------
+TELEGRAM_BUTTON_INVALID = "这个按钮无效或已过期，没有记录任何操作。发送「学习」继续学习。"
+TELEGRAM_SUBMIT = "提交"
+TELEGRAM_SUBMIT_SELECTED = "提交 {letters}"
+TELEGRAM_SELECTED = "✅ {letter}"
+TELEGRAM_PICK_FIRST = "请先点选答案（可多选），再点「提交」。"
+TELEGRAM_CHOSEN = "你的选择：{letters}"

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.datapacks import pack_of
 from bot.learning import answer_counts, course_progress
 from bot.models import Account, Enterprise, User
 from quiz_bank.schema import QuizBank
@@ -24,6 +25,7 @@ def user_record(session: Session, bank: QuizBank, user: User, channel: str,
     """Return the record as the documented JSON object (INTERFACES.md, `jixing user show`)."""
     ent = session.get(Enterprise, user.enterprise_id) if user.enterprise_id else None
     answers, correct = answer_counts(session, user.id)  # type: ignore[arg-type]
+    pack = pack_of(session, user.id)  # type: ignore[arg-type]
     return {
         "channel": channel,
         "external_id": external_id,
@@ -42,5 +44,7 @@ def user_record(session: Session, bank: QuizBank, user: User, channel: str,
                           "credit_earned": p.credit_earned}
             for p in course_progress(session, bank, user.id)  # type: ignore[arg-type]
         },
-        "data_pack": None,
+        "data_pack": pack.slot if pack else None,
+        "data_pack_phone": pack.phone_masked if pack else None,
+        "flagged": user.flagged,
     }

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import math
-from datetime import date
 
-from sqlalchemy import update
-from sqlmodel import select
+from sqlalchemy import func
+from sqlmodel import col, select
 
 from bot import messages as m
 from bot.chat import Option, Reply
 from bot.clock import as_aware
 from bot.domain.answers import lesson_passed, mapped_letters, parse_letters
-from bot.domain.streaks import current_streak, next_streak
+from bot.domain.streaks import StreakState, freeze_available, shown_streak, study
+from bot.flags import fast_answers_on, raise_flag
 from bot.learning import (
+    REVIEW,
     Slot,
     answer_counts,
     attempt_slots,
@@ -21,10 +22,11 @@ from bot.learning import (
     next_lesson,
     open_attempt,
     passed_lessons,
+    schedule_review,
     start_attempt,
 )
-from bot.ledger import grant_points
-from bot.models import Answer, LessonAttempt, LessonPass, User
+from bot.ledger import Grant
+from bot.models import Answer, LessonAttempt, LessonPass
 from handlers import rewards
 from handlers.context import Context
 from quiz_bank.schema import LETTERS, Course, Lesson
@@ -61,21 +63,30 @@ def lesson_reply(course: Course, lesson: Lesson) -> Reply:
     return Reply(text, image=lesson.image)
 
 
+def resume(ctx: Context) -> list[Reply] | None:
+    """Re-show the open attempt's current question, or None when nothing is open."""
+    attempt = open_attempt(ctx.session, ctx.user.id)  # type: ignore[arg-type]
+    if attempt is None:
+        return None
+    slots = attempt_slots(ctx.deps.bank, attempt)
+    if attempt.position < len(slots):
+        attempt.question_sent_at = ctx.now  # the reading time starts again from here
+        return [Reply(m.LESSON_RESENT), question_reply(attempt, slots)]
+    attempt.finished_at = ctx.now  # the bank shrank under it; close it and move on
+    return None
+
+
 def learn(ctx: Context, _arg: str = "") -> list[Reply]:
     """Serve the current question, or open the next lesson (required courses first)."""
-    attempt = open_attempt(ctx.session, ctx.user.id)  # type: ignore[arg-type]
-    if attempt is not None:
-        slots = attempt_slots(ctx.deps.bank, attempt)
-        if attempt.position < len(slots):
-            attempt.question_sent_at = ctx.now
-            return [Reply(m.LESSON_RESENT), question_reply(attempt, slots)]
-        attempt.finished_at = ctx.now  # the bank shrank under it; close and move on
+    resumed = resume(ctx)
+    if resumed is not None:
+        return resumed
     found = next_lesson(ctx.deps.bank, passed_lessons(ctx.session, ctx.user.id))  # type: ignore[arg-type]
     if found is None:
         return [Reply(m.ALL_DONE, options=(Option(m.ME_LABEL, "cmd:me"),))]
     course, lesson = found
-    attempt = start_attempt(ctx.session, ctx.user.id, course, lesson, ctx.deps.rng,  # type: ignore[arg-type]
-                            ctx.now, ctx.deps.shuffle)
+    attempt = start_attempt(ctx.session, ctx.user.id, course.id, lesson.id,  # type: ignore[arg-type]
+                            list(lesson.questions), ctx.deps.rng, ctx.now, ctx.deps.shuffle)
     return [lesson_reply(course, lesson), question_reply(attempt, attempt_slots(ctx.deps.bank, attempt))]
 
 
@@ -110,6 +121,14 @@ def answer_text(ctx: Context, text: str) -> list[Reply] | None:
     return answer(ctx, attempt, text)
 
 
+def _points_note(granted: Grant | None) -> str:
+    if granted is None:
+        return ""
+    if granted.points:
+        return m.ANSWER_POINTS.format(points=granted.points)
+    return m.CAPPED if granted.capped else ""
+
+
 def answer(ctx: Context, attempt: LessonAttempt, raw: str) -> list[Reply]:
     """Judge one answer, grant what it earns, and move the attempt on."""
     slots = attempt_slots(ctx.deps.bank, attempt)
@@ -121,19 +140,26 @@ def answer(ctx: Context, attempt: LessonAttempt, raw: str) -> list[Reply]:
     chosen = mapped_letters(shown, list(slot.perm), q.letters())
     correct = chosen == q.answer_letters()
     sent_at = as_aware(attempt.question_sent_at) if attempt.question_sent_at else ctx.now
-    latency_ms = max(0, int((ctx.now - sent_at).total_seconds() * 1000))
+    seconds = (ctx.now - sent_at).total_seconds()
+    reading = ctx.deps.rules.anticheat.reading_seconds(len(q.prompt) + sum(map(len, q.options)))
+    too_fast = seconds < reading
     ctx.session.add(Answer(user_id=ctx.user.id, attempt_id=attempt.id, question_id=q.id,  # type: ignore[arg-type]
                            chosen=chosen, correct=correct, answered_at=ctx.now,
-                           latency_ms=latency_ms))
-    touch_streak(ctx)
-    result = m.ANSWER_RIGHT if correct else m.ANSWER_WRONG.format(answer=slot.shown_answer())
-    if correct:
-        points = ctx.deps.rules.first_correct
-        if grant_points(ctx.session, ctx.user.id, points, "first_correct",  # type: ignore[arg-type]
-                        f"首次答对 {q.id}", f"first_correct:{ctx.user.id}:{q.id}", ctx.now):
-            result += m.ANSWER_POINTS.format(points=points)
-    result += "\n" + m.EXPLANATION.format(explanation=q.explanation, basis=q.basis)
-    replies = [Reply(result, answers_choice=True)]
+                           latency_ms=max(0, int(seconds * 1000)), too_fast=too_fast))
+    ctx.session.flush()
+    lines = [m.ANSWER_RIGHT if correct else m.ANSWER_WRONG.format(answer=slot.shown_answer())]
+    if too_fast:
+        lines[0] += "\n" + m.TOO_FAST
+        check_fast_answers(ctx)
+    elif correct:
+        lines[0] += _points_note(ctx.grant("first_correct", f"first_correct:{ctx.user.id}:{q.id}",
+                                           q.id))
+    lines.append(m.EXPLANATION.format(explanation=q.explanation, basis=q.basis))
+    if not too_fast:
+        lines += study_day(ctx)
+    schedule_review(ctx.session, ctx.user.id, q.id, correct, ctx.today,  # type: ignore[arg-type]
+                    ctx.deps.rules.review)
+    replies = [Reply("\n".join(lines), answers_choice=True)]
     attempt.position += 1
     attempt.correct += int(correct)
     attempt.question_sent_at = ctx.now
@@ -144,12 +170,43 @@ def answer(ctx: Context, attempt: LessonAttempt, raw: str) -> list[Reply]:
     return replies
 
 
+def check_fast_answers(ctx: Context) -> None:
+    """Flag the account once its too-fast answers today pass the threshold."""
+    limit = ctx.deps.rules.anticheat.fast_answers_to_flag
+    count = fast_answers_on(ctx.session, ctx.user.id, ctx.day_start())  # type: ignore[arg-type]
+    if count >= limit:
+        raise_flag(ctx.session, ctx.user, f"{ctx.today}：{count} 次答题快于阅读时间", ctx.now)
+
+
+def study_day(ctx: Context) -> list[str]:
+    """Count today for the streak; grant the daily sign-in and streak bonuses once."""
+    user = ctx.user
+    before = StreakState(user.streak_days, user.last_study_day, user.freeze_week)
+    after = study(before, ctx.today)
+    if after == before:
+        return []
+    user.streak_days, user.last_study_day, user.freeze_week = (
+        after.days, after.last_day, after.freeze_week)
+    lines = []
+    signin = ctx.grant("daily_signin", f"signin:{user.id}:{ctx.today}", str(ctx.today))
+    if signin and signin.points:
+        lines.append(m.SIGNIN.format(points=signin.points))
+    for days in (7, 30):
+        if after.days == days:
+            bonus = ctx.grant(f"streak_{days}", f"streak_{days}:{user.id}:{ctx.today}")
+            if bonus and bonus.points:
+                lines.append(m.STREAK_BONUS.format(days=days, points=bonus.points))
+    return lines
+
+
 def finish_attempt(ctx: Context, attempt: LessonAttempt, total: int) -> list[Reply]:
     """Close an attempt: record a pass, grant lesson and course rewards, say what is next."""
+    attempt.finished_at = ctx.now
+    if attempt.course_id == REVIEW:
+        return rewards.review_finished(ctx, attempt, total)
     found = ctx.deps.bank.lesson(attempt.lesson_id)
     assert found is not None  # the attempt was built from this bank
     course, lesson = found
-    attempt.finished_at = ctx.now
     attempt.passed = lesson_passed(attempt.correct, total, course.pass_mark)
     need = math.ceil(course.pass_mark * total - 1e-9)
     if not attempt.passed:
@@ -162,10 +219,12 @@ def finish_attempt(ctx: Context, attempt: LessonAttempt, total: int) -> list[Rep
         ctx.session.add(LessonPass(user_id=ctx.user.id, course_id=course.id, lesson_id=lesson.id,  # type: ignore[arg-type]
                                    score=attempt.correct / total, passed_at=ctx.now))
         ctx.session.flush()
-        points = ctx.deps.rules.lesson_pass
-        if grant_points(ctx.session, ctx.user.id, points, "lesson_pass",  # type: ignore[arg-type]
-                        f"通过课程 {lesson.id}", f"lesson_pass:{ctx.user.id}:{lesson.id}", ctx.now):
-            lines.append(m.POINTS_GAINED.format(points=points, reason="通过本课"))
+        fast = ctx.session.exec(select(func.count()).select_from(Answer).where(
+            Answer.attempt_id == attempt.id, col(Answer.too_fast).is_(True))).one()
+        if not fast:  # a lesson raced through earns its progress, not its points
+            granted = ctx.grant("lesson_pass", f"lesson_pass:{ctx.user.id}:{lesson.id}", lesson.id)
+            if granted and granted.points:
+                lines.append(m.POINTS_GAINED.format(points=granted.points, reason="通过本课"))
     replies = [Reply("\n".join(lines))]
     passed = passed_lessons(ctx.session, ctx.user.id)  # type: ignore[arg-type]
     if first_pass and all(x.id in passed for x in course.lessons):
@@ -174,29 +233,20 @@ def finish_attempt(ctx: Context, attempt: LessonAttempt, total: int) -> list[Rep
     return replies
 
 
-def touch_streak(ctx: Context) -> None:
-    """Count today as a study day for the streak."""
-    user = ctx.user
-    today = ctx.today
-    if user.last_study_day == today:
-        return
-    streak = next_streak(user.last_study_day, user.streak_days, today)
-    ctx.session.execute(update(User).where(User.id == user.id)  # type: ignore[arg-type]
-                        .values(streak_days=streak, last_study_day=today))
-
-
 def show_me(ctx: Context, _arg: str = "") -> list[Reply]:
     """Show points, credits, streak and per-course progress."""
     user = ctx.user
     ctx.session.refresh(user)
     ent = ctx.enterprise()
     answers, right = answer_counts(ctx.session, user.id)  # type: ignore[arg-type]
-    last: date | None = user.last_study_day
+    streak = StreakState(user.streak_days, user.last_study_day, user.freeze_week)
     lines = [m.ME.format(name=user.name, enterprise=ent.name if ent else "-",
                          group=m.GROUPS.get(user.group or 0, "-"), points=user.points,
-                         credits=user.credits,
-                         streak=current_streak(last, user.streak_days, ctx.today),
-                         answers=answers, correct=right), ""]
+                         credits=user.credits, streak=shown_streak(streak, ctx.today),
+                         answers=answers, correct=right)]
+    lines.append(m.ME_STREAK_FREEZE.format(
+        state=m.FREEZE_UNUSED if freeze_available(streak, ctx.today) else m.FREEZE_USED))
+    lines.append("")
     for p in course_progress(ctx.session, ctx.deps.bank, user.id):  # type: ignore[arg-type]
         mark = "✅" if p.credit_earned else ("📖" if p.passed else "⬜")
         lines.append(m.ME_COURSE.format(
@@ -204,7 +254,7 @@ def show_me(ctx: Context, _arg: str = "") -> list[Reply]:
             done=p.passed, total=p.total,
             credit=m.ME_CREDIT.format(credits=p.course.credits) if p.credit_earned else ""))
     lines += rewards.me_lines(ctx)
-    return [Reply("\n".join(line for line in lines), options=CONTINUE[:1])]
+    return [Reply("\n".join(lines), options=CONTINUE[:1])]
 
 
 def show_help(_ctx: Context, _arg: str = "") -> list[Reply]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot import messages as m
 from bot.chat import Reply
-from handlers import boards, joining, learner
+from handlers import boards, joining, learner, mall, review, rewards
 from handlers.context import Context
 
 Action = Callable[[Context, str], list[Reply]]
@@ -34,7 +34,12 @@ ROUTES: tuple[Route, ...] = (
     Route("start", "start", ("开始",), None, joining.start, needs_join=False),
     Route("learn", "learn", ("学习",), "LEARN", learner.learn),
     Route("me", "me", ("我的",), "ME", learner.show_me),
-    Route("rank", "rank", ("排行",), "RANK", boards.show_rank),
+    Route("rank", "rank", ("排行", "排名", "排行榜"), "RANK", boards.show_rank),
+    Route("review", "review", ("复习",), "REVIEW", review.start_review),
+    Route("mall", "mall", ("商城", "积分商城"), "MALL", mall.show_mall),
+    Route("redeem", "redeem", ("兑换",), None, mall.redeem),
+    Route("hide", "hide", ("隐藏排名",), None, boards.hide_from_boards),
+    Route("show", "show", ("公开排名",), None, boards.show_on_boards),
     Route("help", "help", ("帮助",), "HELP", learner.show_help, needs_join=False),
 )
 
@@ -88,13 +93,17 @@ def dispatch(ctx: Context) -> list[Reply]:
     answered = learner.answer_text(ctx, text)
     if answered is not None:
         return answered
+    phone = rewards.take_phone(ctx, text)
+    if phone is not None:
+        return phone
     return [Reply(m.UNKNOWN.format(text=text[:20]))]
 
 
 def dispatch_choice(ctx: Context, payload: str) -> list[Reply]:
-    """Handle a tapped button: `cmd:NAME`, `g:N` (group) or `q:…` (an answer)."""
-    if payload.startswith("cmd:") and payload[4:] in BY_NAME:
-        return run(ctx, BY_NAME[payload[4:]], "")
+    """Handle a tapped button: `cmd:NAME[:ARG]`, `g:N` (group) or `q:…` (an answer)."""
+    name, _, arg = payload.removeprefix("cmd:").partition(":")
+    if payload.startswith("cmd:") and name in BY_NAME:
+        return run(ctx, BY_NAME[name], arg)
     if payload.startswith("g:") and ctx.user.state == "await_group":
         return joining.take_group(ctx, payload)
     if payload.startswith("q:") and ctx.user.state == "ready":

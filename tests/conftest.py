@@ -92,8 +92,10 @@ def app(engine: Engine, db_url: str, clock: FixedClock) -> App:
 class Chat:
     """Talk to the core as one worker; every send gets a fresh dedupe key unless given one."""
 
-    def __init__(self, app: App, external_id: str = "w1", channel: str = "console") -> None:
+    def __init__(self, app: App, external_id: str = "w1", channel: str = "console",
+                 pace: float = 20.0) -> None:
         self.app = app
+        self.pace = pace  # seconds between messages, as a person reads and types
         self.channel = channel
         self.external_id = external_id
         self._n = 0
@@ -106,6 +108,9 @@ class Chat:
     def send(self, text: str | None = None, *, choice: str | None = None,
              key: str | None = None, **kw: object) -> list[Reply]:
         """Deliver one message and return the replies."""
+        clock = self.app.deps.clock
+        if self.pace and isinstance(clock, FixedClock):
+            clock.advance(seconds=self.pace)
         inbound = Inbound(channel=self.channel, external_id=self.external_id,
                           dedupe_key=key or self._key(), received_at=self.app.deps.clock.now(),
                           text=text, choice=choice, **kw)  # type: ignore[arg-type]

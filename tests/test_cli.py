@@ -99,7 +99,7 @@ def test_enterprise_add_then_user_show_json(env: dict[str, str]) -> None:
     assert rec["external_id"] == "u1"
     assert rec["name"] == "赵六"
     assert rec["enterprise"] == "珠海精密制造有限公司"
-    assert (rec["points"], rec["answers"], rec["correct"]) == (1, 1, 1)
+    assert (rec["points"], rec["answers"], rec["correct"]) == (2, 1, 1)  # +1 sign-in
     assert rec["courses"]["mini-a"] == {"lessons_done": 0, "lessons_total": 2,
                                         "credit_earned": False}
     assert rec["data_pack"] is None

@@ -79,8 +79,8 @@ def test_learn_answer_right_and_wrong_then_finish_course_and_see_credit(chat: Ch
     rec = record(chat)
     assert rec["credits"] == 2
     assert rec["courses"]["mini-a"]["credit_earned"] is True
-    # points: 3 first-correct (q1, q2, a-02 q1, q2 → 4) ... counted below from the ledger
-    assert rec["points"] == 4 * 1 + 2 * 2 + 10
+    # 4 first-correct answers, 2 lesson passes, 1 course, 1 daily sign-in
+    assert rec["points"] == 4 * 1 + 2 * 2 + 10 + 1
     assert rec["answers"] == 6
     assert rec["correct"] == 5
 
@@ -156,23 +156,24 @@ def test_ledger_sum_equals_cached_balance(chat: Chat) -> None:
     chat.send("A")
     with Session(chat.app.engine) as s:
         user = s.exec(select(User)).one()
-        assert points_balance(s, user.id) == user.points == 1 + 1 + 2
+        assert points_balance(s, user.id) == user.points == 1 + 1 + 2 + 1
 
 
 def test_rank_shows_masked_names_own_rank_and_the_tie_break(app, chat: Chat) -> None:
     other = Chat(app, "w2")
     other.join(name="李四", invite="OTHER")
     other.send("学习")
-    other.send("B")  # 1 point, reached first
+    other.send("B")  # 1 + 1 sign-in, reached first
     chat.join(name="王小明")
     chat.send("学习")
-    chat.send("B")  # 1 point, reached at the same clock time but later id
+    chat.send("B")  # the same score, reached later
     text = chat.says("排行")
-    assert "1. 李*　1 分" in text
-    assert "2. 王*明　1 分" in text
-    assert "全市第 2 名，企业内第 1 名" in text
+    assert "全市本月积分榜\n1. 李*　2 分\n2. 王*明　2 分 ← 你" in text
+    assert "📍 你的位置（全市第 2 名，2 分）" in text
+    assert "测试机械厂 本月积分榜\n1. 王*明　2 分 ← 你" in text
     assert "先达到该积分者在前" in text
     assert "李四" not in text
+    assert [o.label for o in chat.last[0].options] == ["周榜", "月榜", "年榜", "总榜", "企业榜"]
 
 
 def test_start_when_already_joined_welcomes_back(chat: Chat) -> None:

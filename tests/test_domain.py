@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
 from bot.domain.answers import lesson_passed, mapped_letters, parse_letters
 from bot.domain.masking import mask_name, mask_phone
 from bot.domain.ranking import rank_key
-from bot.domain.streaks import current_streak, next_streak
+from bot.domain.points import AntiCheat, Rule, allowed_points, load_rules
+from bot.domain.streaks import StreakState, shown_streak, study, week_of
 
 
 @pytest.mark.parametrize(("name", "masked"), [
@@ -54,22 +56,78 @@ def test_mapped_letters_undoes_the_shuffle(shown: str, perm: list[int], original
     assert mapped_letters(shown, perm, "ABCD"[: len(perm)]) == original
 
 
-D = date(2026, 10, 12)
+D = date(2026, 10, 14)  # a Wednesday, ISO week 2026-W42
 
 
-@pytest.mark.parametrize(("last", "streak", "today", "expected"), [
-    (None, 0, D, 1), (D, 3, D, 3), (date(2026, 10, 11), 3, D, 4), (date(2026, 10, 10), 3, D, 1),
-    (date(2026, 9, 30), 9, date(2026, 10, 1), 10),  # across a month end
+@pytest.mark.parametrize(("before", "today", "after"), [
+    (StreakState(), D, StreakState(1, D)),
+    (StreakState(3, D), D, StreakState(3, D)),  # twice a day counts once
+    (StreakState(3, date(2026, 10, 13)), D, StreakState(4, D)),
+    # one missed day: the week's freeze is spent automatically
+    (StreakState(3, date(2026, 10, 12)), D, StreakState(4, D, "2026-W42")),
+    # a second missed day in the same week breaks the streak
+    (StreakState(3, date(2026, 10, 12), "2026-W42"), D, StreakState(1, D, "2026-W42")),
+    # two missed days are never forgiven
+    (StreakState(9, date(2026, 10, 11)), D, StreakState(1, D)),
+    # across a month end
+    (StreakState(9, date(2026, 9, 30)), date(2026, 10, 1), StreakState(10, date(2026, 10, 1))),
+    # a freeze spent last week does not block this week's
+    (StreakState(5, date(2026, 10, 19), "2026-W42"), date(2026, 10, 21),
+     StreakState(6, date(2026, 10, 21), "2026-W43")),
 ])
-def test_next_streak(last: date | None, streak: int, today: date, expected: int) -> None:
-    assert next_streak(last, streak, today) == expected
+def test_study_streak(before: StreakState, today: date, after: StreakState) -> None:
+    assert study(before, today) == after
 
 
-@pytest.mark.parametrize(("last", "streak", "expected"), [
-    (None, 0, 0), (D, 5, 5), (date(2026, 10, 11), 5, 5), (date(2026, 10, 10), 5, 0),
+@pytest.mark.parametrize(("state", "shown"), [
+    (StreakState(), 0), (StreakState(5, D), 5), (StreakState(5, date(2026, 10, 13)), 5),
+    (StreakState(5, date(2026, 10, 12)), 5),  # still savable by the freeze
+    (StreakState(5, date(2026, 10, 12), "2026-W42"), 0), (StreakState(5, date(2026, 10, 11)), 0),
 ])
-def test_current_streak(last: date | None, streak: int, expected: int) -> None:
-    assert current_streak(last, streak, D) == expected
+def test_shown_streak(state: StreakState, shown: int) -> None:
+    assert shown_streak(state, D) == shown
+
+
+@pytest.mark.parametrize(("day", "week"), [
+    (date(2026, 1, 1), "2026-W01"), (date(2026, 12, 31), "2026-W53"), (D, "2026-W42"),
+])
+def test_week_of(day: date, week: str) -> None:
+    assert week_of(day) == week
+
+
+@pytest.mark.parametrize(("rule", "by_rule", "capped_total", "total_cap", "allowed"), [
+    (Rule("r", 1, "", daily_cap=20), 0, 0, 50, 1),
+    (Rule("r", 1, "", daily_cap=20), 20, 20, 50, 0),  # the rule's own cap
+    (Rule("r", 2, "", daily_cap=10), 9, 9, 50, 1),  # partly granted up to the cap
+    (Rule("r", 2, "", daily_cap=10), 0, 49, 50, 1),  # the daily total cap
+    (Rule("r", 10, "", capped=False), 0, 50, 50, 10),  # uncapped rules ignore the total
+    (Rule("r", 3, ""), 0, 0, None, 3),
+])
+def test_allowed_points(rule: Rule, by_rule: int, capped_total: int, total_cap: int | None,
+                        allowed: int) -> None:
+    assert allowed_points(rule, by_rule, capped_total, total_cap) == allowed
+
+
+def test_bundled_rules_stay_within_a_daily_budget_like_xuexi_qiangguo() -> None:
+    rules = load_rules()
+    assert 30 <= (rules.daily_total_cap or 0) <= 60
+    assert rules.rule("first_correct").points == 1
+    assert rules.rule("no_such_rule").points == 0
+
+
+def test_a_deployment_file_overrides_only_what_it_names(tmp_path: Path) -> None:
+    path = tmp_path / "points.toml"
+    path.write_text("daily_total_cap = 40\n[rules.first_correct]\npoints = 2\n", encoding="utf-8")
+    rules = load_rules(path)
+    assert rules.daily_total_cap == 40
+    assert rules.rule("first_correct").points == 2
+    assert rules.rule("first_correct").daily_cap == 20
+    assert rules.rule("lesson_pass").points == 2
+
+
+@pytest.mark.parametrize(("chars", "seconds"), [(0, 2.0), (100, 4.0)])
+def test_reading_time_grows_with_the_question(chars: int, seconds: float) -> None:
+    assert AntiCheat().reading_seconds(chars) == pytest.approx(seconds)
 
 
 def test_rank_key_orders_points_then_earlier_reach_then_id() -> None:

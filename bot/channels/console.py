@@ -8,17 +8,23 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from bot.chat import Inbound, Reply
+from bot.clock import FixedClock
 from bot.core import Core
 from bot.render import as_text
 
 PROMPT = "你 > "
+PACE_SECONDS = 20
 
 
 class ConsoleChannel:
     """Feed lines to the core as one console worker and print every reply."""
 
-    def __init__(self, core: Core, external_id: str, out: TextIO = sys.stdout) -> None:
+    def __init__(self, core: Core, external_id: str, out: TextIO = sys.stdout,
+                 pace: FixedClock | None = None) -> None:
         self.core = core
+        # A scripted demo runs on a clock that moves PACE_SECONDS per line, as a person would:
+        # otherwise every scripted answer would be "faster than reading" and earn nothing.
+        self.pace = pace
         self.external_id = external_id
         self.out = out
         self._labels: dict[str, str] = {}  # a shown button's label → its payload
@@ -26,6 +32,8 @@ class ConsoleChannel:
     def send(self, line: str) -> list[Reply]:
         """Deliver one typed line and print the replies."""
         line = line.strip()
+        if self.pace is not None:
+            self.pace.advance(seconds=PACE_SECONDS)
         payload = self._labels.get(line)
         inbound = Inbound(
             channel="console",
