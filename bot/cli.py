@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from bot import cli_rewards
 from bot import messages as m
 from bot.clock import FixedClock, SystemClock
 from bot.config import Settings
@@ -28,6 +29,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(user_app, name="user")
+cli_rewards.register(app)
 
 DEMO_INVITE = "DEMO"
 

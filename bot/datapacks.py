@@ -11,17 +11,19 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from bot.clock import Clock
 from bot.domain.masking import mask_phone
 from bot.models import DataPack, DataPackCounter
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 
 
-def claim(session: Session, user_id: int, now: datetime, limit: int) -> int | None:
+def claim(session: Session, user_id: int, clock: Clock, limit: int) -> int | None:
     """Give the worker the next slot if any is left; return its number (the same one on repeat).
 
     The counter row is locked (`FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already
     serialises writers), so concurrent finishers queue for it and slot order is commit order.
+    The claim time is read once the lock is held, so it rises with the slot number.
     """
     existing = session.exec(select(DataPack.slot).where(DataPack.user_id == user_id)).first()
     if existing is not None:
@@ -35,7 +37,7 @@ def claim(session: Session, user_id: int, now: datetime, limit: int) -> int | No
     if counter.given >= limit:
         return None
     counter.given += 1
-    session.add(DataPack(slot=counter.given, user_id=user_id, claimed_at=now))
+    session.add(DataPack(slot=counter.given, user_id=user_id, claimed_at=clock.now()))
     session.flush()
     return counter.given
 

@@ -103,6 +103,7 @@ class LessonPass(SQLModel, table=True):
     lesson_id: str
     score: float
     passed_at: datetime = _ts(nullable=False)  # type: ignore[assignment]
+    clean: bool = True  # no answer of the passing attempt was faster than reading time
 
 
 class PointsEntry(SQLModel, table=True):

@@ -216,11 +216,12 @@ def finish_attempt(ctx: Context, attempt: LessonAttempt, total: int) -> list[Rep
     first_pass = ctx.session.exec(select(LessonPass.id).where(
         LessonPass.user_id == ctx.user.id, LessonPass.lesson_id == lesson.id)).first() is None
     if first_pass:
-        ctx.session.add(LessonPass(user_id=ctx.user.id, course_id=course.id, lesson_id=lesson.id,  # type: ignore[arg-type]
-                                   score=attempt.correct / total, passed_at=ctx.now))
-        ctx.session.flush()
         fast = ctx.session.exec(select(func.count()).select_from(Answer).where(
             Answer.attempt_id == attempt.id, col(Answer.too_fast).is_(True))).one()
+        ctx.session.add(LessonPass(user_id=ctx.user.id, course_id=course.id, lesson_id=lesson.id,  # type: ignore[arg-type]
+                                   score=attempt.correct / total, passed_at=ctx.now,
+                                   clean=not fast))
+        ctx.session.flush()
         if not fast:  # a lesson raced through earns its progress, not its points
             granted = ctx.grant("lesson_pass", f"lesson_pass:{ctx.user.id}:{lesson.id}", lesson.id)
             if granted and granted.points:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import datapacks
 from bot import messages as m
 from bot.chat import Reply
 from bot.ledger import grant_credit
-from bot.models import CreditEntry, LessonAttempt
+from bot.models import CreditEntry, LessonAttempt, LessonPass
 from handlers.context import Context
 from quiz_bank.schema import Course
 
@@ -20,9 +20,13 @@ def course_completed(ctx: Context, course: Course) -> list[Reply]:
     if not grant_credit(ctx.session, uid, course.id, course.credits, course.required, ctx.now):
         return []
     lines = [m.COURSE_DONE.format(course=course.title, credits=course.credits)]
-    granted = ctx.grant("course_complete", f"course_complete:{uid}:{course.id}", course.id)
-    if granted and granted.points:
-        lines.append(m.POINTS_GAINED.format(points=granted.points, reason="完成课程"))
+    raced = ctx.session.exec(select(LessonPass.id).where(
+        LessonPass.user_id == uid, LessonPass.course_id == course.id,
+        col(LessonPass.clean).is_(False))).first()
+    if raced is None:  # the credit stands either way; points only for a course really read
+        granted = ctx.grant("course_complete", f"course_complete:{uid}:{course.id}", course.id)
+        if granted and granted.points:
+            lines.append(m.POINTS_GAINED.format(points=granted.points, reason="完成课程"))
     replies = [Reply("\n".join(lines))]
     if course.required and required_done(ctx):
         replies.append(trained(ctx))
@@ -40,7 +44,7 @@ def trained(ctx: Context) -> Reply:
     """Mark the worker trained and claim the next data pack slot, if any is left."""
     ctx.user.trained_at = ctx.now
     limit = ctx.deps.settings.data_pack_limit
-    slot = datapacks.claim(ctx.session, ctx.user.id, ctx.now, limit)  # type: ignore[arg-type]
+    slot = datapacks.claim(ctx.session, ctx.user.id, ctx.deps.clock, limit)  # type: ignore[arg-type]
     if slot is None:
         return Reply(m.DATA_PACK_GONE.format(limit=limit))
     return Reply(m.DATA_PACK_WON.format(slot=slot))

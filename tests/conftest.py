@@ -109,8 +109,8 @@ class Chat:
              key: str | None = None, **kw: object) -> list[Reply]:
         """Deliver one message and return the replies."""
         clock = self.app.deps.clock
-        if self.pace and isinstance(clock, FixedClock):
-            clock.advance(seconds=self.pace)
+        if self.pace and hasattr(clock, "advance"):
+            clock.advance(seconds=self.pace)  # type: ignore[attr-defined]
         inbound = Inbound(channel=self.channel, external_id=self.external_id,
                           dedupe_key=key or self._key(), received_at=self.app.deps.clock.now(),
                           text=text, choice=choice, **kw)  # type: ignore[arg-type]

@@ -9,8 +9,8 @@ import pytest
 
 from bot.domain.answers import lesson_passed, mapped_letters, parse_letters
 from bot.domain.masking import mask_name, mask_phone
-from bot.domain.ranking import rank_key
 from bot.domain.points import AntiCheat, Rule, allowed_points, load_rules
+from bot.domain.ranking import rank_key
 from bot.domain.streaks import StreakState, shown_streak, study, week_of
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 18:55:51.578042
+Create Date: 2026-11-22 18:59:03.506899
 """
 from collections.abc import Sequence
 
@@ -189,6 +189,7 @@ def upgrade() -> None:
     sa.Column('lesson_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('score', sa.Float(), nullable=False),
     sa.Column('passed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('clean', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('user_id', 'lesson_id', name='uq_lesson_pass')
