@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -136,3 +138,21 @@ class Chat:
 def chat(app: App) -> Chat:
     """A chat as worker `w1`."""
     return Chat(app)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def jixing(*args: str, env: dict[str, str], stdin: str | None = None
+           ) -> subprocess.CompletedProcess[str]:
+    """Run the `jixing` command line in a child process, as a user would."""
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, env=env,
+                          cwd=env["HOME"], capture_output=True, text=True, timeout=120,
+                          check=False)
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, db_url: str) -> dict[str, str]:
+    """Environment for CLI runs: a home of its own and this test's clean database."""
+    url = db_url if ON_POSTGRES else f"sqlite:///{tmp_path / 'cli.db'}"
+    return {**os.environ, "HOME": str(tmp_path), "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
