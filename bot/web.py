@@ -57,3 +57,8 @@ def create_web_app(app: App) -> FastAPI:
 
 # Each channel module contributes `mount(web, app)`; they register themselves in this list.
 CHANNEL_MOUNTS: list = []
+
+# Registered at the bottom: the channel modules import `read_capped` from here, lazily.
+from bot.channels.telegram_webhook import mount as mount_telegram  # noqa: E402
+
+CHANNEL_MOUNTS.append(mount_telegram)
