@@ -25,7 +25,7 @@ def as_text(reply: Reply) -> str:
     if reply.kind == "question":
         parts.append(m.ANSWER_HINT[reply.multi])
     else:
-        hints = [f"「{typed}」{o.label}" for o in reply.options
+        hints = [f"「{typed}」" + ("" if o.label == typed else o.label) for o in reply.options
                  if (typed := typed_equivalent(o)) and not o.payload.startswith("g:")]
         if hints:
             parts.append(m.TEXT_OPTIONS.format(hints="　".join(hints)))
