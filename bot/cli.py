@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from bot import cli_rewards, cli_telegram
+from bot import cli_rewards, cli_telegram, cli_wechat
 from bot import messages as m
 from bot.clock import FixedClock, SystemClock
 from bot.config import Settings
@@ -30,6 +30,7 @@ app.add_typer(quiz_app, name="quiz")
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(user_app, name="user")
 cli_rewards.register(app)
+cli_wechat.register(app)
 cli_telegram.register(app)
 
 DEMO_INVITE = "DEMO"

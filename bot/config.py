@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     wechat_app_secret: SecretStr | None = None
     wechat_encoding_aes_key: SecretStr | None = None
     wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
+    # A template message (模板消息) for pushes outside the 48 h customer-service window; its
+    # body must hold {{content.DATA}}. Unset: such pushes are dropped (and logged).
+    wechat_template_id: str | None = None
+    # Seconds /wechat and /wecom wait for a reply before answering `success` and sending the
+    # reply as a message instead (WeChat gives up after 5 s and retries).
+    wechat_reply_deadline: float = 4.0
 
     # WeCom (企业微信)
     wecom_corp_id: str | None = None

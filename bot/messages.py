@@ -160,3 +160,15 @@ TELEGRAM_SUBMIT_SELECTED = "提交 {letters}"
 TELEGRAM_SELECTED = "✅ {letter}"
 TELEGRAM_PICK_FIRST = "请先点选答案（可多选），再点「提交」。"
 TELEGRAM_CHOSEN = "你的选择：{letters}"
+
+# --- WeChat / WeCom ----------------------------------------------------------------------------
+# The menu (`jixing wechat menu`): WeChat allows 3 top-level buttons of ≤ 4
+# characters, each with up to 5 sub-buttons of ≤ 8 characters.
+MENU_LABELS = {
+    "learn": "学习",
+    "rank": "排行",
+    "mine": "我的",
+    "me": "我的记录",
+    "mall": "积分商城",
+    "help": "使用帮助",
+}

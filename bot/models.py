@@ -249,26 +249,18 @@ class Flag(SQLModel, table=True):
 class WeChatToken(SQLModel, table=True):
     """An API access token shared by every process, so one process's refresh never strands another."""
 
-    key: str = Field(primary_key=True)  # wechatpy's access_token_key (the app id; WeCom adds the secret)
+    key: str = Field(primary_key=True)  # "<app id>_access_token"; WeCom adds a hash of the secret
     value: str | None = None
     expires_at: datetime | None = _ts(nullable=True)  # type: ignore[assignment]
-    # Set while one process fetches a new token; the others wait for its result instead of fetching.
+    # Set while one process fetches a new token; the others wait for it instead of fetching.
     refreshing_until: datetime | None = _ts(nullable=True)  # type: ignore[assignment]
 
 
-class WeChatContact(SQLModel, table=True):
-    """When a WeChat / WeCom user last wrote to us: customer-service messages need it within 48 h."""
-
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_wechat_contact"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    channel: str
-    external_id: str
-    last_inbound_at: datetime | None = _ts(nullable=True)  # type: ignore[assignment]
-
-
 class WeChatSend(SQLModel, table=True):
-    """One message pushed through the API: counts for the 48 h quota and WeCom's rate limits."""
+    """One message pushed through the API: counts for the 48 h quota and WeCom's rate limits.
+
+    The 48 h window itself starts at the worker's last `InboxEvent` on the channel.
+    """
 
     __table_args__ = (Index("ix_wechat_send_recipient", "channel", "external_id", "sent_at"),)
 
