@@ -60,5 +60,7 @@ CHANNEL_MOUNTS: list = []
 
 # Registered at the bottom: the channel modules import `read_capped` from here, lazily.
 from bot.channels.telegram_webhook import mount as mount_telegram  # noqa: E402
+from bot.channels.wechat import mount as mount_wechat  # noqa: E402  (/wechat and /wecom)
 
 CHANNEL_MOUNTS.append(mount_telegram)
+CHANNEL_MOUNTS.append(mount_wechat)
