@@ -8,7 +8,6 @@ AES-encrypted with wechatpy's own `WeChatCrypto` — and POST it to the app.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import string
@@ -23,7 +22,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import uvicorn
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
@@ -328,28 +326,3 @@ def table_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {t.name: int(conn.execute(text(f'SELECT COUNT(*) FROM "{t.name}"')).scalar_one())
                 for t in SQLModel.metadata.sorted_tables}
-
-
-@contextmanager
-def running_uvicorn(asgi_app: Any) -> Iterator[str]:
-    """Serve an ASGI app with a real uvicorn on 127.0.0.1; yield its base URL."""
-    config = uvicorn.Config(asgi_app, host="127.0.0.1", port=0, log_level="warning",
-                            lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        threading.Event().wait(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-def run(coro: Any) -> Any:
-    """Run a coroutine to completion (tests stay synchronous functions)."""
-    return asyncio.run(coro)
