@@ -211,7 +211,7 @@ async def test_an_event_is_deduplicated_by_sender_time_and_event(plain: WeChatPe
     assert table_counts(app.engine) == counts
     with Session(app.engine) as session:
         keys = session.exec(select(InboxEvent.dedupe_key)).all()
-    assert keys == [f"wechat:o-twice:{plain.now()}:subscribe"]
+    assert keys == [f"wechat:o-twice:{plain.now()}:subscribe:qrscene_ACME"]
 
 
 async def test_user_text_cannot_break_out_of_the_reply_cdata(plain: WeChatPeer,

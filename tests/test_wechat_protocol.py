@@ -96,10 +96,11 @@ def msg(**fields: str) -> dict[str, str]:
      {"text": "学习", "dedupe_key": "wechat:99", "event": None}),
     ({"MsgType": "event", "Event": "subscribe", "EventKey": "qrscene_ACME"},
      {"event": "subscribe", "event_key": "ACME",
-      "dedupe_key": "wechat:o-1:1760230800:subscribe"}),
+      "dedupe_key": "wechat:o-1:1760230800:subscribe:qrscene_ACME"}),
     ({"MsgType": "event", "Event": "subscribe"}, {"event": "subscribe", "event_key": None}),
     ({"MsgType": "event", "Event": "SCAN", "EventKey": "ACME"},
-     {"event": "subscribe", "event_key": "ACME", "dedupe_key": "wechat:o-1:1760230800:SCAN"}),
+     {"event": "subscribe", "event_key": "ACME",
+      "dedupe_key": "wechat:o-1:1760230800:SCAN:ACME"}),
     ({"MsgType": "event", "Event": "unsubscribe"}, {"event": "unsubscribe"}),
     ({"MsgType": "event", "Event": "CLICK", "EventKey": "RANK"},
      {"event": "menu", "event_key": "RANK"}),
@@ -133,3 +134,12 @@ def test_pack_texts_never_exceeds_2048_bytes_and_keeps_every_character() -> None
     assert all(len(p.encode()) <= 2048 for p in parts)
     assert "".join(parts).replace("\n", "") == "".join(texts).replace("\n", "")
     assert parts[0] == "甲" * 600  # the next text does not fit, so it starts a new message
+
+
+def test_two_menu_taps_in_one_second_are_two_events_and_a_retry_is_one() -> None:
+    learn = to_inbound("wechat", msg(MsgType="event", Event="CLICK", EventKey="LEARN"), NOW)
+    me = to_inbound("wechat", msg(MsgType="event", Event="CLICK", EventKey="ME"), NOW)
+    again = to_inbound("wechat", msg(MsgType="event", Event="CLICK", EventKey="LEARN"), NOW)
+    assert learn is not None and me is not None and again is not None
+    assert learn.dedupe_key != me.dedupe_key
+    assert learn.dedupe_key == again.dedupe_key

@@ -164,9 +164,13 @@ def to_inbound(channel: str, msg: dict[str, str], received_at: datetime) -> Inbo
     base = {"channel": channel, "external_id": sender, "received_at": received_at}
     if msg_type == "event":
         event = msg.get("Event", "").strip()
-        # wechatpy gives events id 0: WeChat's own advice is FromUserName + CreateTime.
-        key = f"{channel}:{sender}:{msg.get('CreateTime', '')}:{event}"
         event_key = msg.get("EventKey", "").strip()
+        # wechatpy gives events id 0: WeChat's own advice is FromUserName + CreateTime. The
+        # EventKey joins them so two different menu taps in one second stay two events (a
+        # retry repeats the same key, so it still dedupes).
+        key = f"{channel}:{sender}:{msg.get('CreateTime', '')}:{event}"
+        if event_key:
+            key += f":{event_key}"
         kind = event.lower()
         if kind == "subscribe":
             invite = event_key[len(_QR_PREFIX):] if event_key.startswith(_QR_PREFIX) else ""

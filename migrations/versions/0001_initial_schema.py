@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 18:59:03.506899
+Create Date: 2026-11-22 19:26:33.062812
 """
 from collections.abc import Sequence
 
@@ -45,14 +45,6 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
-    )
-    op.create_table('wechatcontact',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('last_inbound_at', sa.DateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('channel', 'external_id', name='uq_wechat_contact')
     )
     op.create_table('wechatsend',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -343,7 +335,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_wechat_send_recipient')
 
     op.drop_table('wechatsend')
-    op.drop_table('wechatcontact')
     op.drop_table('mallitem')
     with op.batch_alter_table('enterprise', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_enterprise_name'))
