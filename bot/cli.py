@@ -17,6 +17,7 @@ from bot import messages as m
 from bot.clock import FixedClock, SystemClock
 from bot.config import Settings
 from bot.db import make_engine, transaction
+from bot.simulate import command as simulate_command
 from quiz_bank.loader import check_bank
 
 app = typer.Typer(help="技行 (Jixing) — learning chatbot for the city's workers.",
@@ -32,6 +33,7 @@ app.add_typer(user_app, name="user")
 cli_rewards.register(app)
 cli_wechat.register(app)
 cli_telegram.register(app)
+simulate_command.register(app)
 
 DEMO_INVITE = "DEMO"
 
