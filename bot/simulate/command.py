@@ -23,6 +23,7 @@ def simulate_command(
     days: Annotated[int, typer.Option(min=1, max=3650, help="days of activity, up to now")] = 30,
     seed: Annotated[int, typer.Option(min=0, help="the same seed gives the same workers")] = 0,
     batch: Annotated[int, typer.Option(min=1000, help="workers per transaction")] = 5000,
+    timings: Annotated[bool, typer.Option("--timings", help="also print seconds per step")] = False,
 ) -> None:
     """Fill the database with synthetic enterprises, workers and their learning (演练, benchmarks)."""
     from bot.app import build_app
@@ -53,3 +54,6 @@ def simulate_command(
         application.engine.dispose()
     for line in summary.lines():
         typer.echo(line)
+    if timings:
+        for step, seconds in sorted(summary.timings.items(), key=lambda kv: -kv[1]):
+            typer.echo(f"  {step}: {seconds:.1f} s")

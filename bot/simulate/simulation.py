@@ -20,7 +20,8 @@ import random
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from queue import Empty
 from typing import Any
@@ -93,6 +94,7 @@ class Summary:
     data_packs: int
     data_packs_left: int
     seconds: float
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step, for tuning
 
     def lines(self) -> list[str]:
         """Return the summary an operator reads."""
@@ -234,8 +236,9 @@ def simulate(engine: Engine, deps: Deps, options: Options, now: datetime,
     if options.users < 1 or options.enterprises < 1 or options.days < 1:
         raise ValueError("users, enterprises and days must be at least 1")
     started = time.perf_counter()
+    timings: dict[str, float] = {}
     calendar = Calendar(now, options.days, deps.settings.timezone)
-    with transaction(engine) as session:
+    with _timed(timings, "enterprises"), transaction(engine) as session:
         _check_seed(session, options.seed)
         companies = _companies(session, options, _moment(calendar.midnights[0]))
         writer = BulkWriter(session)
@@ -247,12 +250,10 @@ def simulate(engine: Engine, deps: Deps, options: Options, now: datetime,
 
     answers = points = credits = done = 0
     trained: list[tuple[int, int]] = []
-    timings: dict[str, float] = {}
     batches = _generated(plan, parallel)
     while True:
-        began = time.perf_counter()
-        rows = next(batches, None)
-        timings["generate"] = timings.get("generate", 0.0) + time.perf_counter() - began
+        with _timed(timings, "generate (waiting for)" if parallel else "generate"):
+            rows = next(batches, None)
         if rows is None:
             break
         with transaction(engine) as session:
@@ -266,12 +267,13 @@ def simulate(engine: Engine, deps: Deps, options: Options, now: datetime,
             writer.insert(ReviewItem, REVIEW_COLUMNS, rows.reviews)
             writer.insert(PointsEntry, POINTS_COLUMNS, rows.points)
             writer.upsert_scores(rows.scores)
-            began = time.perf_counter()
-            for uid, course_id, amount, required, epoch in rows.credits:
-                grant_credit(session, uid, course_id, amount, required, _moment(epoch))
-            timings["grant_credit"] = timings.get("grant_credit", 0.0) + time.perf_counter() - began
+            with _timed(timings, "grant_credit"):
+                for uid, course_id, amount, required, epoch in rows.credits:
+                    grant_credit(session, uid, course_id, amount, required, _moment(epoch))
             writer.sync_sequence(User)
             writer.sync_sequence(LessonAttempt)
+            committing = time.perf_counter()
+        timings["commit"] = timings.get("commit", 0.0) + time.perf_counter() - committing
         answers += len(rows.answers)
         points += rows.points_issued
         credits += len(rows.credits)
@@ -280,12 +282,23 @@ def simulate(engine: Engine, deps: Deps, options: Options, now: datetime,
         if progress is not None:
             progress(done)
 
-    log.info("simulate: seconds spent per table %s", {k: round(v, 1) for k, v in timings.items()})
-    given = _claim_packs(engine, sorted(trained), deps.settings.data_pack_limit)
+    with _timed(timings, "datapacks.claim"):
+        given = _claim_packs(engine, sorted(trained), deps.settings.data_pack_limit)
     with transaction(engine) as session:
         left = max(0, deps.settings.data_pack_limit - datapacks.given_count(session))
+    log.info("simulate: seconds spent %s", {k: round(v, 1) for k, v in timings.items()})
     return Summary(options.users, len(companies), answers, points, credits, len(trained), given,
-                   left, time.perf_counter() - started)
+                   left, time.perf_counter() - started, timings)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Add the block's wall time to `timings[name]` (the tuning figures in docs/benchmarks.md)."""
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - began
 
 
 def _claim_packs(engine: Engine, trained: list[tuple[int, int]], limit: int) -> int:
