@@ -1,0 +1,405 @@
+"""Leaderboards over a simulated city: the indexed queries of `bot.boards` against the naive ones.
+
+    DATABASE_URL=sqlite:///bench/out/million.db python3 -m uv run jixing simulate \\
+        --users 1000000 --enterprises 2000 --days 30 --seed 1
+    python3 -m uv run python bench/boards.py --url sqlite:///bench/out/million.db [--runs 21]
+        [--json bench/out/boards-sqlite.json] [--try-fixes]
+
+Every query runs `--runs` times (after one warm-up) in a fresh session, as a chat message
+would; each indexed query and its naive counterpart run alternately in the same loop, so a
+noisy neighbour slows both. Prints median and p90 in milliseconds and, per pair, the ratio of
+medians. `--try-fixes` also times candidate fixes for slow queries on a scratch index that is
+dropped again (the database is left as it was).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+from sqlmodel import Session, col, func, select  # noqa: E402
+
+from bot import boards  # noqa: E402
+from bot.db import make_engine  # noqa: E402
+from bot.ledger import ALL_TIME  # noqa: E402
+from bot.models import PeriodScore, User  # noqa: E402
+
+TOP = 2000
+
+
+@dataclass
+class Timing:
+    """One measured query."""
+
+    name: str
+    runs: list[float]  # seconds
+    rows: int
+
+    @property
+    def median_ms(self) -> float:
+        """Return the median in milliseconds."""
+        return statistics.median(self.runs) * 1000
+
+    @property
+    def p90_ms(self) -> float:
+        """Return the 90th percentile in milliseconds."""
+        ordered = sorted(self.runs)
+        return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))] * 1000
+
+
+def measure(engine: Engine, runs: int, *queries: tuple[str, Callable[[Session], Any]]
+            ) -> list[Timing]:
+    """Time the queries alternately, `runs` times each after a warm-up, a fresh session per run."""
+    found: dict[str, int] = {}
+    times: dict[str, list[float]] = {name: [] for name, _ in queries}
+    for i in range(runs + 1):
+        for name, query in queries:
+            with Session(engine) as session:
+                began = time.perf_counter()
+                result = query(session)
+                elapsed = time.perf_counter() - began
+                session.rollback()
+            if i:
+                times[name].append(elapsed)
+            found[name] = len(result) if hasattr(result, "__len__") else int(result is not None)
+    return [Timing(name, times[name], found[name]) for name, _ in queries]
+
+
+def rows(session: Session, sql: str, **params: Any) -> list[Any]:
+    """Run raw SQL and fetch every row (the naive queries)."""
+    return list(session.execute(text(sql), params).all())
+
+
+# --- the naive alternatives: what the indexes and PeriodScore avoid -----------------------------
+
+WINDOW = """
+    SELECT user_id, points, RANK() OVER (ORDER BY points DESC, points_at, user_id) AS r
+    FROM periodscore WHERE period = :period AND public AND points > 0"""
+
+
+def naive_top(session: Session, period: str) -> list[Any]:
+    """Rank the whole period with a window function, then keep the first 2000."""
+    return rows(session, f"SELECT user_id, points, r FROM ({WINDOW}) AS ranked WHERE r <= :n "
+                         "ORDER BY r", period=period, n=TOP)
+
+
+def naive_rank(session: Session, period: str, user_id: int) -> list[Any]:
+    """Rank the whole period with a window function to find one worker."""
+    return rows(session, f"SELECT r FROM ({WINDOW}) AS ranked WHERE user_id = :u",
+                period=period, u=user_id)
+
+
+def naive_around(session: Session, period: str, user_id: int) -> list[Any]:
+    """Number the whole period, then take the worker's row and five either side."""
+    numbered = WINDOW.replace("RANK()", "ROW_NUMBER()")
+    return rows(session, f"""
+        WITH ranked AS ({numbered})
+        SELECT user_id, points, r FROM ranked
+        WHERE r BETWEEN (SELECT r FROM ranked WHERE user_id = :u) - 5
+                    AND (SELECT r FROM ranked WHERE user_id = :u) + 5 ORDER BY r""",
+                period=period, u=user_id)
+
+
+def ledger_top(session: Session, first_day: str | None) -> list[Any]:
+    """Without PeriodScore: sum the points ledger per worker (for a month: its days only)."""
+    where = "delta > 0" + (" AND day >= :d" if first_day else "")
+    return rows(session, f"""
+        SELECT user_id, SUM(delta) AS points FROM pointsentry WHERE {where}
+        GROUP BY user_id ORDER BY points DESC, user_id LIMIT :n""", d=first_day, n=TOP)
+
+
+def naive_enterprise(session: Session, enterprise_id: int) -> list[Any]:
+    """The enterprise board from the users table: balances, sorted, no board index."""
+    return rows(session, """SELECT id, name, points FROM "user"
+        WHERE enterprise_id = :e AND public_board AND points > 0
+        ORDER BY points DESC, points_at, id""", e=enterprise_id)
+
+
+# --- candidate fixes for what the figures show slow ---------------------------------------------
+
+
+def _bounded(period: str, enterprise_id: int | None, lower: int | None = None,
+             upper: int | None = None) -> list[Any]:
+    """`boards._scope` with `points > 0` replaced by bounds at the worker's own points.
+
+    SQLite takes one inequality on `points` for the index range, and with `points > 0` there
+    it picks that one (it cannot know which bound is tighter): the range is the whole board.
+    """
+    cond: list[Any] = [PeriodScore.period == period, col(PeriodScore.public).is_(True)]
+    if enterprise_id is not None:
+        cond.append(PeriodScore.enterprise_id == enterprise_id)
+    if lower is not None:
+        cond.append(col(PeriodScore.points) >= lower)
+    if upper is not None:
+        cond.append(col(PeriodScore.points) <= upper)
+        cond.append(col(PeriodScore.points) > 0)
+    return cond
+
+
+def bounded_rank(session: Session, period: str, user_id: int,
+                 enterprise_id: int | None = None) -> int | None:
+    """`boards.rank_of` counting only from the worker's own points up: O(rank), not O(board)."""
+    me = boards._score(session, period, user_id)
+    if me is None or me.points <= 0 or not me.public:
+        return None
+    count = session.exec(select(func.count()).select_from(PeriodScore).where(
+        *_bounded(period, enterprise_id, lower=me.points), boards._ahead(me))).one()
+    return int(count) + 1
+
+
+def bounded_around(session: Session, period: str, user_id: int, n: int = 5) -> list[Any]:
+    """`boards.around` with both neighbour queries starting at the worker's own points."""
+    rank = bounded_rank(session, period, user_id)
+    me = boards._score(session, period, user_id)
+    if rank is None or me is None:
+        return []
+    above = session.exec(select(PeriodScore.user_id, PeriodScore.points)
+                         .where(*_bounded(period, None, lower=me.points), boards._ahead(me))
+                         .order_by(col(PeriodScore.points).asc(), col(PeriodScore.points_at).desc(),
+                                   col(PeriodScore.user_id).desc()).limit(n)).all()
+    below = session.exec(select(PeriodScore.user_id, PeriodScore.points)
+                         .where(*_bounded(period, None, upper=me.points),
+                                PeriodScore.user_id != user_id, ~boards._ahead(me))
+                         .order_by(*boards._ordered()).limit(n)).all()
+    rows = [*reversed(above), (user_id, me.points), *below]
+    return boards._named(session, rows, rank - len(above))
+
+
+def joined_top(session: Session, period: str, limit: int, enterprise_id: int) -> list[Any]:
+    """`boards.top` with the names joined in, instead of a second query with an IN list."""
+    return list(session.exec(
+        select(PeriodScore.user_id, User.name, PeriodScore.points)
+        .join(User, col(User.id) == PeriodScore.user_id)
+        .where(*boards._scope(period, enterprise_id)).order_by(*boards._ordered())
+        .limit(limit)).all())
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def positions(session: Session, period: str) -> dict[str, int]:
+    """Return workers at the top, middle and bottom of a period's public board."""
+    scope = (PeriodScore.period == period, col(PeriodScore.public).is_(True),
+             col(PeriodScore.points) > 0)
+    size = session.exec(select(func.count()).select_from(PeriodScore).where(*scope)).one()
+    order = (col(PeriodScore.points).desc(), col(PeriodScore.points_at), col(PeriodScore.user_id))
+    out = {}
+    for label, offset in (("top", 0), ("middle", size // 2), ("bottom", size - 1)):
+        out[label] = session.exec(select(PeriodScore.user_id).where(*scope).order_by(*order)
+                                  .offset(offset).limit(1)).one()
+    out["size"] = size
+    return out
+
+
+def machine() -> dict[str, Any]:
+    """Describe where the figures come from."""
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version()}
+
+
+def run(url: str, runs: int, try_fixes: bool) -> dict[str, Any]:
+    """Measure every board query and its naive counterpart."""
+    engine = make_engine(url)
+    with Session(engine) as s:
+        workers = s.exec(select(func.count()).select_from(User)).one()
+        month = s.exec(select(func.max(PeriodScore.period))
+                       .where(col(PeriodScore.period).like("____-__"))).one()
+        at = positions(s, ALL_TIME)
+        largest, size = s.exec(select(User.enterprise_id, func.count()).group_by(
+            col(User.enterprise_id)).order_by(func.count().desc()).limit(1)).one()
+        sizes = sorted(n for _, n in s.exec(select(User.enterprise_id, func.count())
+                                            .group_by(col(User.enterprise_id))).all())
+        typical_size = sizes[len(sizes) // 2]
+        median = s.exec(select(User.enterprise_id).group_by(col(User.enterprise_id))
+                         .having(func.count() == typical_size).limit(1)).one()
+    assert month is not None
+    assert largest is not None
+    assert median is not None
+    biggest: int = largest  # plain ints for the closures below
+    typical: int = median
+    month_start = f"{month}-01"
+    mid = at["middle"]
+    top_all = lambda s: boards.top(s, ALL_TIME, TOP)  # noqa: E731
+    top_month = lambda s: boards.top(s, month, TOP)  # noqa: E731
+    pairs: list[tuple[str, Query, str | None, Query | None]] = [
+        ("top 2000, all time", top_all,
+         "RANK() over the period", lambda s: naive_top(s, ALL_TIME)),
+        ("top 2000, all time", top_all,
+         "SUM over the ledger", lambda s: ledger_top(s, None)),
+        (f"top 2000, month {month}", top_month,
+         "RANK() over the period", lambda s: naive_top(s, month)),
+        (f"top 2000, month {month}", top_month,
+         "SUM over the month's ledger", lambda s: ledger_top(s, month_start)),
+        *[(f"rank_of, {label} worker", _rank(at[label]),
+           "RANK() over the period", _naive_rank(at[label]))
+          for label in ("top", "middle", "bottom")],
+        ("around (±5), middle worker", lambda s: boards.around(s, ALL_TIME, mid, 5),
+         "ROW_NUMBER() over the period", lambda s: naive_around(s, ALL_TIME, mid)),
+        (f"enterprise board, largest ({size:,} workers)",
+         lambda s: boards.top(s, ALL_TIME, 10**6, biggest),
+         "users table, sorted", lambda s: naive_enterprise(s, biggest)),
+        (f"enterprise board, median ({typical_size:,} workers)",
+         lambda s: boards.top(s, ALL_TIME, 10**6, typical),
+         "users table, sorted", lambda s: naive_enterprise(s, typical)),
+        ("rank_of in the enterprise, middle worker",
+         lambda s: boards.rank_of(s, ALL_TIME, mid, _enterprise_of(s, mid)), None, None),
+        ("participation (all enterprises)", boards.participation, None, None),
+    ]
+    results = []
+    for name, indexed, naive_name, naive in pairs:
+        queries = [(name, indexed)] + ([(f"naive: {naive_name}", naive)] if naive else [])
+        timings = measure(engine, runs, *queries)
+        results.append({"query": name, "indexed": _figures(timings[0]), "naive_query": naive_name,
+                        "naive": _figures(timings[1]) if naive else None})
+    fixes = _candidates(engine, runs, at, mid, biggest) if try_fixes else []
+    dialect = engine.dialect.name
+    engine.dispose()
+    return {"url": url.split("@")[-1], "dialect": dialect, "workers": workers,
+            "board_size_all_time": at["size"], "month": month, "runs": runs,
+            "machine": machine(), "results": results, "fixes": fixes}
+
+
+Query = Callable[[Session], Any]
+
+
+def _rank(user_id: int) -> Query:
+    return lambda s: boards.rank_of(s, ALL_TIME, user_id)
+
+
+def _naive_rank(user_id: int) -> Query:
+    return lambda s: naive_rank(s, ALL_TIME, user_id)
+
+
+def _figures(t: Timing) -> dict[str, Any]:
+    return {"rows": t.rows, "median_ms": t.median_ms, "p90_ms": t.p90_ms,
+            "runs_ms": [x * 1000 for x in t.runs]}
+
+
+def _enterprise_of(session: Session, user_id: int) -> int | None:
+    user = session.get(User, user_id)
+    return user.enterprise_id if user else None
+
+
+def _candidates(engine: Engine, runs: int, at: dict[str, int], mid: int, biggest: int
+                ) -> list[dict[str, Any]]:
+    """Time each slow query against a candidate fix, as pairs; check both give the same answer."""
+    pairs: list[tuple[str, Query, str, Query]] = [
+        *[(f"rank_of, {label} worker", _rank(at[label]), "range from my points",
+           (lambda u: lambda s: bounded_rank(s, ALL_TIME, u))(at[label]))
+          for label in ("top", "middle", "bottom")],
+        ("around (±5), middle worker", lambda s: boards.around(s, ALL_TIME, mid, 5),
+         "ranges from my points", lambda s: bounded_around(s, ALL_TIME, mid, 5)),
+        ("around (±5), top worker", lambda s: boards.around(s, ALL_TIME, at["top"], 5),
+         "ranges from my points", lambda s: bounded_around(s, ALL_TIME, at["top"], 5)),
+        ("enterprise board, largest", lambda s: boards.top(s, ALL_TIME, 10**6, biggest),
+         "names by JOIN", lambda s: joined_top(s, ALL_TIME, 10**6, biggest)),
+    ]
+    out = []
+    for name, current, fix_name, fixed in pairs:
+        with Session(engine) as s:
+            assert _same(current(s), fixed(s)), name
+        now, then = measure(engine, runs, (name, current), (f"{name} {fix_name}", fixed))
+        out.append({"query": name, "fix": fix_name, "current": _figures(now),
+                    "with_fix": _figures(then)})
+    out.append(_participation_index(engine, runs))
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Compare results of a board query and its candidate (rows as tuples)."""
+    if isinstance(a, list):
+        return [(r.user_id, r.name, r.points) if isinstance(r, boards.BoardRow) else tuple(r)
+                for r in a] == [(r.user_id, r.name, r.points) if isinstance(r, boards.BoardRow)
+                                else tuple(r) for r in b]
+    return bool(a == b)
+
+
+def _participation_index(engine: Engine, runs: int) -> dict[str, Any]:
+    """Time participation with and without a covering index that includes `state` (then drop it)."""
+    name = "ix_bench_user_enterprise_state_trained"
+    (now,) = measure(engine, runs, ("participation", boards.participation))
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE INDEX {name} ON "user" (enterprise_id, state, trained_at)'))
+        conn.execute(text('ANALYZE "user"'))
+    try:
+        # Not a pair: the index is there or not; the two loops run back to back.
+        (then,) = measure(engine, runs, ("participation, covering index", boards.participation))
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP INDEX {name}"))
+    return {"query": "participation (all enterprises)",
+            "fix": 'index "user" (enterprise_id, state, trained_at)',
+            "current": _figures(now), "with_fix": _figures(then)}
+
+
+def report(data: dict[str, Any]) -> list[str]:
+    """Render the figures as a Markdown table."""
+    m = data["machine"]
+    lines = [f"{data['dialect']}: {data['workers']:,} workers, {data['board_size_all_time']:,} on "
+             f"the all-time board; median and p90 of {data['runs']} runs; "
+             f"{m['nproc']} × {m['cpu']}", "",
+             "| query | rows | median ms | p90 ms | naive alternative | median ms | p90 ms "
+             "| naive ÷ indexed |",
+             "|---|---:|---:|---:|---|---:|---:|---:|"]
+    for r in data["results"]:
+        fast, slow = r["indexed"], r["naive"]
+        cells = [r["query"], f"{fast['rows']:,}", f"{fast['median_ms']:.2f}",
+                 f"{fast['p90_ms']:.2f}"]
+        if slow:
+            cells += [r["naive_query"], f"{slow['median_ms']:.1f}", f"{slow['p90_ms']:.1f}",
+                      f"{slow['median_ms'] / fast['median_ms']:,.0f}×"]
+        else:
+            cells += ["", "", "", ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    if data["fixes"]:
+        lines += ["", "Candidate fixes (pairs in one loop, except the index: back to back):", "",
+                  "| query | now median ms | p90 ms | fix | median ms | p90 ms | speed-up |",
+                  "|---|---:|---:|---|---:|---:|---:|"]
+    for f in data["fixes"]:
+        a, b = f["current"], f["with_fix"]
+        lines.append(f"| {f['query']} | {a['median_ms']:.2f} | {a['p90_ms']:.2f} | {f['fix']} "
+                     f"| {b['median_ms']:.2f} | {b['p90_ms']:.2f} "
+                     f"| {a['median_ms'] / b['median_ms']:,.1f}× |")
+    return lines
+
+
+def main() -> None:
+    """Parse arguments, measure, print the table, keep the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default=os.environ.get("DATABASE_URL",
+                                                        "sqlite:///bench/out/million.db"))
+    parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--try-fixes", action="store_true",
+                        help="also time candidate fixes (one needs a scratch index, dropped after)")
+    args = parser.parse_args()
+    data = run(args.url, args.runs, args.try_fixes)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    sys.stdout.write("\n".join(report(data)) + "\n")
+
+
+if __name__ == "__main__":
+    main()
