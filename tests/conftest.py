@@ -39,9 +39,10 @@ def pg_engine() -> Iterator[Engine | None]:
         yield None
         return
     engine = make_engine(PG_URL)
-    SQLModel.metadata.drop_all(engine)
+    # Start from an empty schema: tables an older migration made would otherwise linger.
     with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
     upgrade(PG_URL)  # the real migrations, so PostgreSQL runs test them too
     yield engine
     engine.dispose()
