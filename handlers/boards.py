@@ -49,10 +49,10 @@ def show_rank(ctx: Context, arg: str = "") -> list[Reply]:
         return show_participation(ctx)
     period = period_id(kind, ctx.today)
     label = m.BOARD_PERIODS[kind]
-    uid = ctx.user.id
+    uid = ctx.uid
     top = boards.top(ctx.session, period, TOP_N)
     lines = [m.BOARD_TITLE.format(period=label), *([_line(r, uid) for r in top] or [m.RANK_EMPTY])]
-    near = boards.around(ctx.session, period, uid, AROUND_N) if uid else []  # type: ignore[arg-type]
+    near = boards.around(ctx.session, period, uid, AROUND_N)
     if near:
         me = next(r for r in near if r.user_id == uid)
         lines += ["", m.BOARD_AROUND.format(rank=me.rank, points=me.points),

@@ -41,6 +41,12 @@ class Context:
     deps: Deps
 
     @property
+    def uid(self) -> int:
+        """Return the worker's id (always set: the core flushes a new worker before handlers run)."""
+        assert self.user.id is not None
+        return self.user.id
+
+    @property
     def today(self) -> date:
         """Return today's date in the campaign's timezone."""
         return local_day(self.now, self.deps.settings.timezone)

@@ -65,7 +65,7 @@ def lesson_reply(course: Course, lesson: Lesson) -> Reply:
 
 def resume(ctx: Context) -> list[Reply] | None:
     """Re-show the open attempt's current question, or None when nothing is open."""
-    attempt = open_attempt(ctx.session, ctx.user.id)  # type: ignore[arg-type]
+    attempt = open_attempt(ctx.session, ctx.uid)
     if attempt is None:
         return None
     slots = attempt_slots(ctx.deps.bank, attempt)
@@ -81,11 +81,11 @@ def learn(ctx: Context, _arg: str = "") -> list[Reply]:
     resumed = resume(ctx)
     if resumed is not None:
         return resumed
-    found = next_lesson(ctx.deps.bank, passed_lessons(ctx.session, ctx.user.id))  # type: ignore[arg-type]
+    found = next_lesson(ctx.deps.bank, passed_lessons(ctx.session, ctx.uid))
     if found is None:
         return [Reply(m.ALL_DONE, options=(Option(m.ME_LABEL, "cmd:me"),))]
     course, lesson = found
-    attempt = start_attempt(ctx.session, ctx.user.id, course.id, lesson.id,  # type: ignore[arg-type]
+    attempt = start_attempt(ctx.session, ctx.uid, course.id, lesson.id,
                             list(lesson.questions), ctx.deps.rng, ctx.now, ctx.deps.shuffle)
     return [lesson_reply(course, lesson), question_reply(attempt, attempt_slots(ctx.deps.bank, attempt))]
 
@@ -101,7 +101,7 @@ def parse_choice(payload: str) -> tuple[int, int, str] | None:
 def answer_choice(ctx: Context, payload: str) -> list[Reply]:
     """Answer from a tapped button; a stale or forged button changes nothing and says so."""
     parsed = parse_choice(payload)
-    attempt = open_attempt(ctx.session, ctx.user.id)  # type: ignore[arg-type]
+    attempt = open_attempt(ctx.session, ctx.uid)
     if parsed is None or attempt is None or (attempt.id, attempt.position) != parsed[:2]:
         return [Reply(m.STALE_CHOICE, answers_choice=True, options=CONTINUE[:1])]
     return answer(ctx, attempt, parsed[2])
@@ -109,7 +109,7 @@ def answer_choice(ctx: Context, payload: str) -> list[Reply]:
 
 def answer_text(ctx: Context, text: str) -> list[Reply] | None:
     """Answer from typed letters when a question is open; None when the text is no answer."""
-    attempt = open_attempt(ctx.session, ctx.user.id)  # type: ignore[arg-type]
+    attempt = open_attempt(ctx.session, ctx.uid)
     if attempt is None:
         return None
     slots = attempt_slots(ctx.deps.bank, attempt)
@@ -143,7 +143,7 @@ def answer(ctx: Context, attempt: LessonAttempt, raw: str) -> list[Reply]:
     seconds = (ctx.now - sent_at).total_seconds()
     reading = ctx.deps.rules.anticheat.reading_seconds(len(q.prompt) + sum(map(len, q.options)))
     too_fast = seconds < reading
-    ctx.session.add(Answer(user_id=ctx.user.id, attempt_id=attempt.id, question_id=q.id,  # type: ignore[arg-type]
+    ctx.session.add(Answer(user_id=ctx.uid, attempt_id=attempt.id, question_id=q.id,  # type: ignore[arg-type]
                            chosen=chosen, correct=correct, answered_at=ctx.now,
                            latency_ms=max(0, int(seconds * 1000)), too_fast=too_fast))
     ctx.session.flush()
@@ -152,12 +152,12 @@ def answer(ctx: Context, attempt: LessonAttempt, raw: str) -> list[Reply]:
         lines[0] += "\n" + m.TOO_FAST
         check_fast_answers(ctx)
     elif correct:
-        lines[0] += _points_note(ctx.grant("first_correct", f"first_correct:{ctx.user.id}:{q.id}",
+        lines[0] += _points_note(ctx.grant("first_correct", f"first_correct:{ctx.uid}:{q.id}",
                                            q.id))
     lines.append(m.EXPLANATION.format(explanation=q.explanation, basis=q.basis))
     if not too_fast:
         lines += study_day(ctx)
-    schedule_review(ctx.session, ctx.user.id, q.id, correct, ctx.today,  # type: ignore[arg-type]
+    schedule_review(ctx.session, ctx.uid, q.id, correct, ctx.today,
                     ctx.deps.rules.review)
     replies = [Reply("\n".join(lines), answers_choice=True)]
     attempt.position += 1
@@ -173,7 +173,7 @@ def answer(ctx: Context, attempt: LessonAttempt, raw: str) -> list[Reply]:
 def check_fast_answers(ctx: Context) -> None:
     """Flag the account once its too-fast answers today pass the threshold."""
     limit = ctx.deps.rules.anticheat.fast_answers_to_flag
-    count = fast_answers_on(ctx.session, ctx.user.id, ctx.day_start())  # type: ignore[arg-type]
+    count = fast_answers_on(ctx.session, ctx.uid, ctx.day_start())
     if count >= limit:
         raise_flag(ctx.session, ctx.user, f"{ctx.today}：{count} 次答题快于阅读时间", ctx.now)
 
@@ -214,20 +214,20 @@ def finish_attempt(ctx: Context, attempt: LessonAttempt, total: int) -> list[Rep
                       options=CONTINUE)]
     lines = [m.LESSON_PASSED.format(correct=attempt.correct, total=total)]
     first_pass = ctx.session.exec(select(LessonPass.id).where(
-        LessonPass.user_id == ctx.user.id, LessonPass.lesson_id == lesson.id)).first() is None
+        LessonPass.user_id == ctx.uid, LessonPass.lesson_id == lesson.id)).first() is None
     if first_pass:
         fast = ctx.session.exec(select(func.count()).select_from(Answer).where(
             Answer.attempt_id == attempt.id, col(Answer.too_fast).is_(True))).one()
-        ctx.session.add(LessonPass(user_id=ctx.user.id, course_id=course.id, lesson_id=lesson.id,  # type: ignore[arg-type]
+        ctx.session.add(LessonPass(user_id=ctx.uid, course_id=course.id, lesson_id=lesson.id,
                                    score=attempt.correct / total, passed_at=ctx.now,
                                    clean=not fast))
         ctx.session.flush()
         if not fast:  # a lesson raced through earns its progress, not its points
-            granted = ctx.grant("lesson_pass", f"lesson_pass:{ctx.user.id}:{lesson.id}", lesson.id)
+            granted = ctx.grant("lesson_pass", f"lesson_pass:{ctx.uid}:{lesson.id}", lesson.id)
             if granted and granted.points:
                 lines.append(m.POINTS_GAINED.format(points=granted.points, reason="通过本课"))
     replies = [Reply("\n".join(lines))]
-    passed = passed_lessons(ctx.session, ctx.user.id)  # type: ignore[arg-type]
+    passed = passed_lessons(ctx.session, ctx.uid)
     if first_pass and all(x.id in passed for x in course.lessons):
         replies += rewards.course_completed(ctx, course)
     replies.append(Reply(m.NEXT_HINT, options=CONTINUE))
@@ -239,7 +239,7 @@ def show_me(ctx: Context, _arg: str = "") -> list[Reply]:
     user = ctx.user
     ctx.session.refresh(user)
     ent = ctx.enterprise()
-    answers, right = answer_counts(ctx.session, user.id)  # type: ignore[arg-type]
+    answers, right = answer_counts(ctx.session, ctx.uid)
     streak = StreakState(user.streak_days, user.last_study_day, user.freeze_week)
     lines = [m.ME.format(name=user.name, enterprise=ent.name if ent else "-",
                          group=m.GROUPS.get(user.group or 0, "-"), points=user.points,
@@ -248,7 +248,7 @@ def show_me(ctx: Context, _arg: str = "") -> list[Reply]:
     lines.append(m.ME_STREAK_FREEZE.format(
         state=m.FREEZE_UNUSED if freeze_available(streak, ctx.today) else m.FREEZE_USED))
     lines.append("")
-    for p in course_progress(ctx.session, ctx.deps.bank, user.id):  # type: ignore[arg-type]
+    for p in course_progress(ctx.session, ctx.deps.bank, ctx.uid):
         mark = "✅" if p.credit_earned else ("📖" if p.passed else "⬜")
         lines.append(m.ME_COURSE.format(
             mark=mark, title=p.course.title, required=m.ME_REQUIRED if p.course.required else "",

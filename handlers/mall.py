@@ -29,7 +29,7 @@ def redeem(ctx: Context, arg: str) -> list[Reply]:
     number = unicodedata.normalize("NFKC", arg).strip().lstrip("#")
     if not number.isdigit():
         return [Reply(m.REDEEM_HOW)]
-    outcome = mall.redeem(ctx.session, ctx.user.id, int(number), ctx.inbound.dedupe_key,  # type: ignore[arg-type]
+    outcome = mall.redeem(ctx.session, ctx.uid, int(number), ctx.inbound.dedupe_key,
                           ctx.now, ctx.today)
     item = outcome.item
     if outcome.status == "no_item" or item is None:

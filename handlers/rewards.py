@@ -15,7 +15,7 @@ from quiz_bank.schema import Course
 
 def course_completed(ctx: Context, course: Course) -> list[Reply]:
     """Grant a finished course's credits and points once; both required done → a data pack."""
-    uid = ctx.user.id
+    uid = ctx.uid
     assert uid is not None
     if not grant_credit(ctx.session, uid, course.id, course.credits, course.required, ctx.now):
         return []
@@ -36,7 +36,7 @@ def course_completed(ctx: Context, course: Course) -> list[Reply]:
 def required_done(ctx: Context) -> bool:
     """Tell whether the worker holds the credits of every required course."""
     earned = set(ctx.session.exec(select(CreditEntry.course_id)
-                                  .where(CreditEntry.user_id == ctx.user.id)).all())
+                                  .where(CreditEntry.user_id == ctx.uid)).all())
     return all(c.id in earned for c in ctx.deps.bank.required)
 
 
@@ -44,7 +44,7 @@ def trained(ctx: Context) -> Reply:
     """Mark the worker trained and claim the next data pack slot, if any is left."""
     ctx.user.trained_at = ctx.now
     limit = ctx.deps.settings.data_pack_limit
-    slot = datapacks.claim(ctx.session, ctx.user.id, ctx.deps.clock, limit)  # type: ignore[arg-type]
+    slot = datapacks.claim(ctx.session, ctx.uid, ctx.deps.clock, limit)
     if slot is None:
         return Reply(m.DATA_PACK_GONE.format(limit=limit))
     return Reply(m.DATA_PACK_WON.format(slot=slot))
@@ -52,7 +52,7 @@ def trained(ctx: Context) -> Reply:
 
 def take_phone(ctx: Context, text: str) -> list[Reply] | None:
     """Store the top-up number of a data-pack winner who has not given one; None otherwise."""
-    pack = datapacks.pack_of(ctx.session, ctx.user.id)  # type: ignore[arg-type]
+    pack = datapacks.pack_of(ctx.session, ctx.uid)
     if pack is None or pack.phone_encrypted:
         return None
     digits = "".join(ch for ch in text if ch.isdigit())
@@ -68,7 +68,7 @@ def take_phone(ctx: Context, text: str) -> list[Reply] | None:
 def review_finished(ctx: Context, attempt: LessonAttempt, total: int) -> list[Reply]:
     """Close a review session and grant the daily review bonus once."""
     lines = [m.REVIEW_DONE.format(correct=attempt.correct, total=total)]
-    granted = ctx.grant("review_session", f"review:{ctx.user.id}:{ctx.today}", str(ctx.today))
+    granted = ctx.grant("review_session", f"review:{ctx.uid}:{ctx.today}", str(ctx.today))
     if granted and granted.points:
         lines.append(m.POINTS_GAINED.format(points=granted.points, reason="完成每日复习"))
     return [Reply("\n".join(lines))]
@@ -77,7 +77,7 @@ def review_finished(ctx: Context, attempt: LessonAttempt, total: int) -> list[Re
 def me_lines(ctx: Context) -> list[str]:
     """Return the reward lines of `/me`: data pack, account review, board visibility."""
     lines = [""]
-    pack = datapacks.pack_of(ctx.session, ctx.user.id)  # type: ignore[arg-type]
+    pack = datapacks.pack_of(ctx.session, ctx.uid)
     if pack is not None:
         phone = pack.phone_masked or m.ME_DATA_PACK_NEED_PHONE
         lines.append(m.ME_DATA_PACK.format(slot=pack.slot, phone=phone))
