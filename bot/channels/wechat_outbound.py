@@ -154,7 +154,8 @@ class _SharedTokenClient(BaseWeChatClient):  # type: ignore[misc]
     session: DbTokenStorage
 
     def _token_request(self) -> tuple[str, dict[str, str]]:
-        raise NotImplementedError
+        """Return the token endpoint and its query; each subclass (WeChat, WeCom) says which."""
+        raise NotImplementedError("a subclass names its token endpoint")
 
     @property
     def access_token(self) -> str:
