@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 19:26:33.062812
+Create Date: 2026-11-22 20:19:26.061471
 """
 from collections.abc import Sequence
 
@@ -87,7 +87,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.create_index('ix_user_enterprise_trained', ['enterprise_id', 'trained_at'], unique=False)
+        batch_op.create_index('ix_user_participation', ['enterprise_id', 'state', 'trained_at'], unique=False)
 
     op.create_table('account',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -327,7 +327,7 @@ def downgrade() -> None:
 
     op.drop_table('account')
     with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.drop_index('ix_user_enterprise_trained')
+        batch_op.drop_index('ix_user_participation')
 
     op.drop_table('user')
     op.drop_table('wechattoken')
