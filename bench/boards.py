@@ -8,8 +8,8 @@
 Every query runs `--runs` times (after one warm-up) in a fresh session, as a chat message
 would; each indexed query and its naive counterpart run alternately in the same loop, so a
 noisy neighbour slows both. Prints median and p90 in milliseconds and, per pair, the ratio of
-medians. `--try-fixes` also times candidate fixes for slow queries on a scratch index that is
-dropped again (the database is left as it was).
+medians. `--try-fixes` also times candidates for what is still slow, one of them on a scratch
+table that is dropped again (the database is left as it was).
 """
 
 from __future__ import annotations
@@ -129,63 +129,33 @@ def naive_enterprise(session: Session, enterprise_id: int) -> list[Any]:
         ORDER BY points DESC, points_at, id""", e=enterprise_id)
 
 
-# --- candidate fixes for what the figures show slow ---------------------------------------------
+# --- candidates for what is still slow -----------------------------------------------------------
+# (Bounding the index range at the worker's own points, names by JOIN and the covering
+# participation index were candidates here and are in bot/boards.py since afca130.)
+
+HISTOGRAM = "bench_points_histogram"
 
 
-def _bounded(period: str, enterprise_id: int | None, lower: int | None = None,
-             upper: int | None = None) -> list[Any]:
-    """`boards._scope` with `points > 0` replaced by bounds at the worker's own points.
-
-    SQLite takes one inequality on `points` for the index range, and with `points > 0` there
-    it picks that one (it cannot know which bound is tighter): the range is the whole board.
-    """
-    cond: list[Any] = [PeriodScore.period == period, col(PeriodScore.public).is_(True)]
-    if enterprise_id is not None:
-        cond.append(PeriodScore.enterprise_id == enterprise_id)
-    if lower is not None:
-        cond.append(col(PeriodScore.points) >= lower)
-    if upper is not None:
-        cond.append(col(PeriodScore.points) <= upper)
-        cond.append(col(PeriodScore.points) > 0)
-    return cond
-
-
-def bounded_rank(session: Session, period: str, user_id: int,
-                 enterprise_id: int | None = None) -> int | None:
-    """`boards.rank_of` counting only from the worker's own points up: O(rank), not O(board)."""
+def histogram_rank(session: Session, period: str, user_id: int) -> int | None:
+    """Own rank from a per-points count table plus the ties ahead: O(distinct scores + ties)."""
     me = boards._score(session, period, user_id)
     if me is None or me.points <= 0 or not me.public:
         return None
-    count = session.exec(select(func.count()).select_from(PeriodScore).where(
-        *_bounded(period, enterprise_id, lower=me.points), boards._ahead(me))).one()
-    return int(count) + 1
+    higher = session.execute(text(
+        f"SELECT COALESCE(SUM(n), 0) FROM {HISTOGRAM} WHERE period = :p AND points > :pts"),
+        {"p": period, "pts": me.points}).scalar_one()
+    ties = session.exec(select(func.count()).select_from(PeriodScore).where(
+        *boards._scope(period, None, me.points), col(PeriodScore.points) == me.points,
+        boards._ahead(me))).one()
+    return int(higher) + int(ties) + 1
 
 
-def bounded_around(session: Session, period: str, user_id: int, n: int = 5) -> list[Any]:
-    """`boards.around` with both neighbour queries starting at the worker's own points."""
-    rank = bounded_rank(session, period, user_id)
-    me = boards._score(session, period, user_id)
-    if rank is None or me is None:
-        return []
-    above = session.exec(select(PeriodScore.user_id, PeriodScore.points)
-                         .where(*_bounded(period, None, lower=me.points), boards._ahead(me))
-                         .order_by(col(PeriodScore.points).asc(), col(PeriodScore.points_at).desc(),
-                                   col(PeriodScore.user_id).desc()).limit(n)).all()
-    below = session.exec(select(PeriodScore.user_id, PeriodScore.points)
-                         .where(*_bounded(period, None, upper=me.points),
-                                PeriodScore.user_id != user_id, ~boards._ahead(me))
-                         .order_by(*boards._ordered()).limit(n)).all()
-    rows = [*reversed(above), (user_id, me.points), *below]
-    return boards._named(session, rows, rank - len(above))
-
-
-def joined_top(session: Session, period: str, limit: int, enterprise_id: int) -> list[Any]:
-    """`boards.top` with the names joined in, instead of a second query with an IN list."""
-    return list(session.exec(
-        select(PeriodScore.user_id, User.name, PeriodScore.points)
-        .join(User, col(User.id) == PeriodScore.user_id)
-        .where(*boards._scope(period, enterprise_id)).order_by(*boards._ordered())
-        .limit(limit)).all())
+def unnamed_top(session: Session, period: str, limit: int, enterprise_id: int | None = None
+                ) -> list[Any]:
+    """The board from `PeriodScore` alone, as if names were mirrored there like `public` is."""
+    return list(session.exec(select(PeriodScore.user_id, PeriodScore.points)
+                             .where(*boards._scope(period, enterprise_id))
+                             .order_by(*boards._ordered()).limit(limit)).all())
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -272,7 +242,7 @@ def run(url: str, runs: int, try_fixes: bool) -> dict[str, Any]:
         timings = measure(engine, runs, *queries)
         results.append({"query": name, "indexed": _figures(timings[0]), "naive_query": naive_name,
                         "naive": _figures(timings[1]) if naive else None})
-    fixes = _candidates(engine, runs, at, mid, biggest) if try_fixes else []
+    fixes = _candidates(engine, runs, at, biggest) if try_fixes else []
     dialect = engine.dialect.name
     engine.dispose()
     return {"url": url.split("@")[-1], "dialect": dialect, "workers": workers,
@@ -301,56 +271,43 @@ def _enterprise_of(session: Session, user_id: int) -> int | None:
     return user.enterprise_id if user else None
 
 
-def _candidates(engine: Engine, runs: int, at: dict[str, int], mid: int, biggest: int
+def _ids_and_points(board: list[Any]) -> list[tuple[int, int]]:
+    """Reduce board rows (BoardRow or result rows) to (user_id, points)."""
+    return [(r.user_id, r.points) for r in board]
+
+
+def _candidates(engine: Engine, runs: int, at: dict[str, int], biggest: int
                 ) -> list[dict[str, Any]]:
-    """Time each slow query against a candidate fix, as pairs; check both give the same answer."""
-    pairs: list[tuple[str, Query, str, Query]] = [
-        *[(f"rank_of, {label} worker", _rank(at[label]), "range from my points",
-           (lambda u: lambda s: bounded_rank(s, ALL_TIME, u))(at[label]))
-          for label in ("top", "middle", "bottom")],
-        ("around (±5), middle worker", lambda s: boards.around(s, ALL_TIME, mid, 5),
-         "ranges from my points", lambda s: bounded_around(s, ALL_TIME, mid, 5)),
-        ("around (±5), top worker", lambda s: boards.around(s, ALL_TIME, at["top"], 5),
-         "ranges from my points", lambda s: bounded_around(s, ALL_TIME, at["top"], 5)),
+    """Time what is still slow against a candidate, as pairs; check both give the same answer."""
+    with engine.begin() as conn:  # a scratch table, dropped below: the database stays as it was
+        conn.execute(text(f"DROP TABLE IF EXISTS {HISTOGRAM}"))
+        conn.execute(text(f"CREATE TABLE {HISTOGRAM} AS SELECT period, points, COUNT(*) AS n "
+                          "FROM periodscore WHERE public AND points > 0 GROUP BY period, points"))
+        conn.execute(text(f"CREATE INDEX {HISTOGRAM}_ix ON {HISTOGRAM} (period, points, n)"))
+    pairs: list[tuple[str, Query, str, Query, Callable[[Any], Any]]] = [
+        *[(f"rank_of, {label} worker", _rank(at[label]), "count table per score + ties",
+           (lambda u: lambda s: histogram_rank(s, ALL_TIME, u))(at[label]), lambda r: r)
+          for label in ("middle", "bottom")],
+        ("top 2000, all time", lambda s: boards.top(s, ALL_TIME, TOP),
+         "names mirrored in PeriodScore (no join)", lambda s: unnamed_top(s, ALL_TIME, TOP),
+         _ids_and_points),
         ("enterprise board, largest", lambda s: boards.top(s, ALL_TIME, 10**6, biggest),
-         "names by JOIN", lambda s: joined_top(s, ALL_TIME, 10**6, biggest)),
+         "names mirrored in PeriodScore (no join)",
+         lambda s: unnamed_top(s, ALL_TIME, 10**6, biggest),
+         _ids_and_points),
     ]
     out = []
-    for name, current, fix_name, fixed in pairs:
-        with Session(engine) as s:
-            assert _same(current(s), fixed(s)), name
-        now, then = measure(engine, runs, (name, current), (f"{name} {fix_name}", fixed))
-        out.append({"query": name, "fix": fix_name, "current": _figures(now),
-                    "with_fix": _figures(then)})
-    out.append(_participation_index(engine, runs))
-    return out
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Compare results of a board query and its candidate (rows as tuples)."""
-    if isinstance(a, list):
-        return [(r.user_id, r.name, r.points) if isinstance(r, boards.BoardRow) else tuple(r)
-                for r in a] == [(r.user_id, r.name, r.points) if isinstance(r, boards.BoardRow)
-                                else tuple(r) for r in b]
-    return bool(a == b)
-
-
-def _participation_index(engine: Engine, runs: int) -> dict[str, Any]:
-    """Time participation with and without a covering index that includes `state` (then drop it)."""
-    name = "ix_bench_user_enterprise_state_trained"
-    (now,) = measure(engine, runs, ("participation", boards.participation))
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE INDEX {name} ON "user" (enterprise_id, state, trained_at)'))
-        conn.execute(text('ANALYZE "user"'))
     try:
-        # Not a pair: the index is there or not; the two loops run back to back.
-        (then,) = measure(engine, runs, ("participation, covering index", boards.participation))
+        for name, current, fix_name, fixed, key in pairs:
+            with Session(engine) as s:
+                assert key(current(s)) == key(fixed(s)), name
+            now, then = measure(engine, runs, (name, current), (f"{name}: {fix_name}", fixed))
+            out.append({"query": name, "fix": fix_name, "current": _figures(now),
+                        "with_fix": _figures(then)})
     finally:
         with engine.begin() as conn:
-            conn.execute(text(f"DROP INDEX {name}"))
-    return {"query": "participation (all enterprises)",
-            "fix": 'index "user" (enterprise_id, state, trained_at)',
-            "current": _figures(now), "with_fix": _figures(then)}
+            conn.execute(text(f"DROP TABLE IF EXISTS {HISTOGRAM}"))
+    return out
 
 
 def report(data: dict[str, Any]) -> list[str]:
@@ -368,20 +325,25 @@ def report(data: dict[str, Any]) -> list[str]:
                  f"{fast['p90_ms']:.2f}"]
         if slow:
             cells += [r["naive_query"], f"{slow['median_ms']:.1f}", f"{slow['p90_ms']:.1f}",
-                      f"{slow['median_ms'] / fast['median_ms']:,.0f}×"]
+                      _ratio(slow["median_ms"] / fast["median_ms"])]
         else:
             cells += ["", "", "", ""]
         lines.append("| " + " | ".join(cells) + " |")
     if data["fixes"]:
-        lines += ["", "Candidate fixes (pairs in one loop, except the index: back to back):", "",
+        lines += ["", "Candidates for what is still slow (pairs in one loop):", "",
                   "| query | now median ms | p90 ms | fix | median ms | p90 ms | speed-up |",
                   "|---|---:|---:|---|---:|---:|---:|"]
     for f in data["fixes"]:
         a, b = f["current"], f["with_fix"]
         lines.append(f"| {f['query']} | {a['median_ms']:.2f} | {a['p90_ms']:.2f} | {f['fix']} "
                      f"| {b['median_ms']:.2f} | {b['p90_ms']:.2f} "
-                     f"| {a['median_ms'] / b['median_ms']:,.1f}× |")
+                     f"| {_ratio(a['median_ms'] / b['median_ms'])} |")
     return lines
+
+
+def _ratio(x: float) -> str:
+    """Format a ratio: whole numbers from 10 up, one decimal below."""
+    return f"{x:,.0f}×" if x >= 10 else f"{x:.1f}×"
 
 
 def main() -> None:
@@ -392,7 +354,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--try-fixes", action="store_true",
-                        help="also time candidate fixes (one needs a scratch index, dropped after)")
+                        help="also time candidates for what is still slow (on a scratch table, "
+                             "dropped afterwards)")
     args = parser.parse_args()
     data = run(args.url, args.runs, args.try_fixes)
     if args.json:

@@ -55,5 +55,5 @@ def simulate_command(
     for line in summary.lines():
         typer.echo(line)
     if timings:
-        for step, seconds in sorted(summary.timings.items(), key=lambda kv: -kv[1]):
-            typer.echo(f"  {step}: {seconds:.1f} s")
+        for name, seconds in sorted(summary.timings.items(), key=lambda kv: -kv[1]):
+            typer.echo(f"  {name}: {seconds:.1f} s")

@@ -286,6 +286,11 @@ def simulate(engine: Engine, deps: Deps, options: Options, now: datetime,
         given = _claim_packs(engine, sorted(trained), deps.settings.data_pack_limit)
     with transaction(engine) as session:
         left = max(0, deps.settings.data_pack_limit - datapacks.given_count(session))
+        if engine.dialect.name != "sqlite":
+            with _timed(timings, "analyze"):
+                # Millions of rows arrived at once: give the planner statistics now rather
+                # than when autovacuum gets round to it.
+                session.connection().exec_driver_sql("ANALYZE")
     log.info("simulate: seconds spent %s", {k: round(v, 1) for k, v in timings.items()})
     return Summary(options.users, len(companies), answers, points, credits, len(trained), given,
                    left, time.perf_counter() - started, timings)
