@@ -144,10 +144,15 @@ def histogram_rank(session: Session, period: str, user_id: int) -> int | None:
     higher = session.execute(text(
         f"SELECT COALESCE(SUM(n), 0) FROM {HISTOGRAM} WHERE period = :p AND points > :pts"),
         {"p": period, "pts": me.points}).scalar_one()
-    ties = session.exec(select(func.count()).select_from(PeriodScore).where(
-        *boards._scope(period, None, me.points), col(PeriodScore.points) == me.points,
-        boards._ahead(me))).one()
-    return int(higher) + int(ties) + 1
+    # Ties ahead as two plain index ranges: an OR would make SQLite walk the whole tie group.
+    same = (PeriodScore.period == period, col(PeriodScore.public).is_(True),
+            PeriodScore.points == me.points)
+    earlier = session.exec(select(func.count()).select_from(PeriodScore).where(
+        *same, col(PeriodScore.points_at) < me.points_at)).one()
+    lower_id = session.exec(select(func.count()).select_from(PeriodScore).where(
+        *same, PeriodScore.points_at == me.points_at,
+        col(PeriodScore.user_id) < me.user_id)).one()
+    return int(higher) + int(earlier) + int(lower_id) + 1
 
 
 def unnamed_top(session: Session, period: str, limit: int, enterprise_id: int | None = None
@@ -285,7 +290,7 @@ def _candidates(engine: Engine, runs: int, at: dict[str, int], biggest: int
                           "FROM periodscore WHERE public AND points > 0 GROUP BY period, points"))
         conn.execute(text(f"CREATE INDEX {HISTOGRAM}_ix ON {HISTOGRAM} (period, points, n)"))
     pairs: list[tuple[str, Query, str, Query, Callable[[Any], Any]]] = [
-        *[(f"rank_of, {label} worker", _rank(at[label]), "count table per score + ties",
+        *[(f"rank_of, {label} worker", _rank(at[label]), "count table per score + ties ahead",
            (lambda u: lambda s: histogram_rank(s, ALL_TIME, u))(at[label]), lambda r: r)
           for label in ("middle", "bottom")],
         ("top 2000, all time", lambda s: boards.top(s, ALL_TIME, TOP),
