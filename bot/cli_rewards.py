@@ -169,13 +169,15 @@ def datapacks(
     out = open(csv_file, "w", newline="", encoding="utf-8") if csv_file else sys.stdout  # noqa: SIM115
     try:
         writer = csv.writer(out)
-        writer.writerow(["slot", "name", "claimed_at", "phone"])
+        # `flagged`: under cheat review — hold the top-up until an operator clears it.
+        writer.writerow(["slot", "name", "claimed_at", "phone", "flagged"])
         with transaction(make_engine(s.database_url)) as session:
             for pack, user in session.exec(select(DataPack, User)
                                            .join(User, col(User.id) == DataPack.user_id)
                                            .order_by(col(DataPack.slot))).all():
                 phone = (reveal_phone(pack, secret) if reveal else pack.phone_masked) or ""
-                writer.writerow([pack.slot, user.name, pack.claimed_at.isoformat(), phone])
+                writer.writerow([pack.slot, user.name, pack.claimed_at.isoformat(), phone,
+                                 "yes" if user.flagged else "no"])
     finally:
         if csv_file:
             out.close()

@@ -30,8 +30,8 @@ def test_stats_json_counts_workers_credits_points_and_data_packs(cli_env: dict[s
     assert "完成两门必修课：1 / 目标 1,000,000" in human
     assert "流量包：已发 1，剩余 2" in human
     packs = jixing("datapacks", env=cli_env).stdout.splitlines()
-    assert packs[0] == "slot,name,claimed_at,phone"
-    assert packs[1].startswith("1,王小明,") and packs[1].endswith(",138****5678")
+    assert packs[0] == "slot,name,claimed_at,phone,flagged"
+    assert packs[1].startswith("1,王小明,") and packs[1].endswith(",138****5678,no")
     revealed = jixing("datapacks", "--reveal", env=cli_env).stdout
     assert "13812345678" in revealed
 
